@@ -1,0 +1,17 @@
+"""One exception family for every stage; the CLI turns them into click errors in one place."""
+
+
+class DeckgenError(Exception):
+    """Something the user can fix; the message says what and how."""
+
+
+class InputError(DeckgenError):
+    """An input file that cannot be read or decoded."""
+
+
+class DeckFileError(DeckgenError):
+    """A deck file that fails to parse or breaks the schema."""
+
+
+class TemplateError(DeckgenError):
+    """A missing or broken file in templates/."""

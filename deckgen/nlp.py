@@ -1,0 +1,67 @@
+"""The one module that owns jieba: lazy import, quiet logging, the AI-terms dictionary, Latin terms kept whole.
+
+jieba splits Latin terms (GPT-4 -> GPT, -, 4) and cannot hold dictionary entries with spaces,
+so only the CJK runs of a text are ever given to it; Latin runs are matched by regex instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from deckgen.terms import Vocabulary
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+_state: dict[str, object] = {}
+
+
+def _jieba(vocab: Vocabulary):
+    """Import jieba on first use (it costs ~0.5 s) and load the vocabulary once per vocabulary."""
+    import jieba
+
+    if _state.get("vocab") is not vocab:
+        jieba.setLogLevel(logging.WARNING)
+        for form in vocab.forms:
+            if _CJK_RUN.fullmatch(form):
+                jieba.add_word(form, freq=2000)
+        _state["vocab"] = vocab
+    return jieba
+
+
+def cjk_words(text: str, vocab: Vocabulary) -> list[str]:
+    """Segment only the Chinese runs of `text`."""
+    jieba = _jieba(vocab)
+    out: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        out.extend(jieba.lcut(run, HMM=True))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _idf_table() -> tuple[dict[str, float], float]:
+    import jieba
+
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    table: dict[str, float] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            word, _, value = line.rstrip("\n").rpartition(" ")
+            if word:
+                table[word] = float(value)
+    median = sorted(table.values())[len(table) // 2]
+    return table, median
+
+
+def idf(word: str) -> float:
+    """Inverse document frequency from jieba's table; unseen words count as rare."""
+    table, median = _idf_table()
+    return table.get(word, max(median, 10.0))
+
+
+def specificity(word: str) -> float:
+    """How topic-specific a Chinese word is: rare, longer words score higher."""
+    return idf(word) * math.log(1 + len(word))

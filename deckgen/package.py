@@ -1,0 +1,118 @@
+"""Stage 5: deck files in, one .apkg out (genanki)."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import genanki
+
+from deckgen.model import Card, Deck
+from deckgen.resources import read_template
+
+# Fixed model ids: Anki matches note types by id, so these must never change.
+# Fields may only ever be appended (never renamed or reordered), or re-imports stop updating notes.
+QA_MODEL_ID = 1607392319
+TERM_MODEL_ID = 1607392320
+CLOZE_MODEL_ID = 1607392321
+
+QA_FIELDS = ["Front", "Back", "Source", "Paper"]
+CLOZE_FIELDS = ["Text", "Extra", "Source", "Paper"]
+
+DEFAULT_ROOT_DECK = "AI Papers"
+
+
+def _fields(names: list[str]) -> list[dict]:
+    return [{"name": n} for n in names]
+
+
+def build_models() -> dict[str, genanki.Model]:
+    css = read_template("style.css")
+    qa_card = {"name": "Card 1", "qfmt": read_template("qa_front.html"), "afmt": read_template("qa_back.html")}
+    reverse = {
+        "name": "Card 2",
+        "qfmt": read_template("term_reverse_front.html"),
+        "afmt": read_template("term_reverse_back.html"),
+    }
+    cloze = {"name": "Cloze", "qfmt": read_template("cloze_front.html"), "afmt": read_template("cloze_back.html")}
+    return {
+        "qa": genanki.Model(QA_MODEL_ID, "deckgen Q&A", fields=_fields(QA_FIELDS), templates=[qa_card], css=css),
+        "term": genanki.Model(
+            TERM_MODEL_ID,
+            "deckgen Q&A (and reversed)",
+            fields=_fields(QA_FIELDS),
+            templates=[qa_card, reverse],
+            css=css,
+        ),
+        "cloze": genanki.Model(
+            CLOZE_MODEL_ID,
+            "deckgen Cloze",
+            fields=_fields(CLOZE_FIELDS),
+            templates=[cloze],
+            css=css,
+            model_type=genanki.Model.CLOZE,
+        ),
+    }
+
+
+def deck_id(full_name: str) -> int:
+    """Derived from the deck's name, so every build on every machine gives the same id."""
+    return (1 << 30) + int(hashlib.sha1(full_name.encode()).hexdigest()[:12], 16) % (1 << 30)
+
+
+def to_html(text: str) -> str:
+    """Article text is data, never markup: escape it, keep line breaks."""
+    return html.escape(text, quote=False).replace("\n", "<br>")
+
+
+class _Note(genanki.Note):
+    """A note whose modification time is when its content last changed, not when it was exported."""
+
+    def __init__(self, *args, modified: float | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.modified = modified
+
+    def write_to_db(self, cursor, timestamp, deck_id, id_gen):
+        super().write_to_db(cursor, self.modified or timestamp, deck_id, id_gen)
+
+
+def note_for(card: Card, paper: str, models: dict[str, genanki.Model], modified: float | None = None) -> _Note:
+    if card.type == "cloze":
+        fields = [card.text, card.extra, card.source, paper]
+    else:
+        fields = [card.front, card.back, card.source, paper]
+    tags = [t.replace(" ", "_") for t in card.tags]
+    return _Note(
+        model=models[card.type],
+        fields=[to_html(f) for f in fields],
+        guid=card.id,
+        tags=tags,
+        modified=modified,
+    )
+
+
+def write_package(decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT_DECK) -> Path:
+    """Write one .apkg with a deck per paper under `root_deck`; atomic: a crash leaves no half file."""
+    models = build_models()
+    anki_decks = []
+    for deck in decks:
+        name = f"{root_deck}::{deck.paper.replace('::', ':')}" if root_deck else deck.paper
+        anki_deck = genanki.Deck(deck_id(name), name)
+        for card in deck.cards:
+            anki_deck.add_note(note_for(card, deck.paper, models, modified=card.updated))
+        anki_decks.append(anki_deck)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".deckgen-", suffix=".apkg", dir=output.parent)
+    os.close(fd)
+    try:
+        genanki.Package(anki_decks).write_to_file(tmp, timestamp=time.time())
+        os.replace(tmp, output)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return output

@@ -1,0 +1,67 @@
+"""The AI/ML vocabulary: which terms are general, and which Chinese/English forms go together."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from deckgen.errors import InputError
+from deckgen.resources import data_path
+
+DEFAULT_TERMS = "ai_terms.tsv"
+
+
+@dataclass
+class Vocabulary:
+    forms: set[str] = field(default_factory=set)  # every spelling, as written
+    generic: set[str] = field(default_factory=set)  # normalised Latin spellings of general terms
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (term or abbreviation, 中文名)
+
+
+def name_key(name: str) -> str:
+    return re.sub(r"[\s_\-]", "", name).lower()
+
+
+def parse_terms(text: str, origin: str) -> Vocabulary:
+    vocab = Vocabulary()
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = [c.strip() for c in line.split("\t")]
+        if len(cols) > 3:
+            raise InputError(f"{origin}:{number}: expected at most 3 tab-separated columns, got {len(cols)}")
+        term, zh, full = (cols + ["", ""])[:3]
+        for form in (term, zh, full):
+            if form:
+                vocab.forms.add(form)
+                if re.search(r"[A-Za-z]", form):
+                    vocab.generic.add(name_key(form))
+        if term and zh:
+            vocab.pairs.append((term, zh))
+        if full and zh:
+            vocab.pairs.append((full, zh))
+    return vocab
+
+
+@lru_cache(maxsize=8)
+def load_vocabulary(extra: tuple[str, ...] = ()) -> Vocabulary:
+    """The shipped dictionary plus user files (same TSV format)."""
+    vocab = parse_terms(data_path(DEFAULT_TERMS).read_text(encoding="utf-8"), DEFAULT_TERMS)
+    for name in extra:
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read terms file ({exc.strerror})") from exc
+        more = parse_terms(text, name)
+        vocab.forms |= more.forms
+        vocab.generic |= more.generic
+        vocab.pairs += more.pairs
+    return vocab
+
+
+def is_generic_name(name: str, vocab: Vocabulary | None = None) -> bool:
+    vocab = vocab or load_vocabulary()
+    key = name_key(name)
+    return key in vocab.generic or key.rstrip("s") in vocab.generic
