@@ -169,12 +169,12 @@ _FIGURE = re.compile(
         [
             r"(?P<math>\\\([^()]*?O\(.*?\)\s*\\\))",  # a complexity in MathJax
             r"(?P<bigo>(?<![A-Za-z])O\([^()]*(?:\([^()]*\))?[^()]*\))",
-            r"(?P<size>(?<![\w.])[A-Za-z][\w.\-]*?-?\d+(?:\.\d+)?[BMK](?:/\d+(?:\.\d+)?[BMK])?(?![\w]))",
-            r"(?P<sizelist>(?<![\w.])[A-Za-z][A-Za-z]+\d+(?:/\d+)+[BMK](?![\w]))",
+            r"(?P<size>(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z0-9_.\-]*?-?\d+(?:\.\d+)?[BMK](?:/\d+(?:\.\d+)?[BMK])?(?![A-Za-z0-9_]))",
+            r"(?P<sizelist>(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z]+\d+(?:/\d+)+[BMK](?![A-Za-z0-9_]))",
             r"(?P<frac>(?:[一二两三四五六七八九十百]+)分之[一二三四五六七八九十]+)",
             rf"(?P<cn>(?<![一二两三四五六七八九十百千万第几])({_CN_NUMBER})\s*(?={_CLASSIFIER}))",
-            r"(?P<num>(?<![\w.\-/^])\d+(?:,\d{3})*(?:\.\d+)?(?:\s*(?:%|％|倍|×|个百分点|EM|[BMK](?![A-Za-z])))?"
-            r"(?![\w.]*[A-Za-z])(?!\d))",
+            r"(?P<num>(?<![A-Za-z0-9_.\-/^])\d+(?:,\d{3})*(?:\.\d+)?(?:\s*(?:%|％|倍|×|个百分点|EM|[BMK](?![A-Za-z])))?"
+            r"(?![A-Za-z0-9_.]*[A-Za-z])(?!\d))",
         ]
     )
 )
@@ -208,7 +208,7 @@ def find_figures(sentence: str) -> list[Figure]:
             if re.match(r"^\s*(?:\d+(?:\.\d+)*)\s+\S", sentence) and start == len(before) - len(before.lstrip()):
                 continue  # a section number at the start of a sentence
         if kind == "cn":
-            m_cls = re.match(rf"\s*({_CLASSIFIER}[^，,。；;]{{0,12}})", after)
+            m_cls = re.match(rf"\s*({_CLASSIFIER}[^的，,。；;、\s和与及对在上中]{{0,8}})", after)
             end += len(m_cls.group(1)) if m_cls else 0
             text = sentence[start:end]
             value = _CN_DIGIT.get(m.group(kind)[-1], 0) if len(m.group(kind)) == 1 else _cn_value(m.group(kind))
@@ -326,14 +326,14 @@ def _figure_cards(b: _Builder, sentences: list[Sentence]) -> None:
         arabic = [f for f in figures if f.chinese_count is None]
         context = _context(sent)
         offset = len(context) - len(sent.text)
-        if arabic:
-            text = _cloze(context, [(f.start + offset, f.end + offset) for f in arabic])
+        # One note per figure: each asks one fact, and its id survives a corrected number.
+        for index, fig in enumerate(arabic):
             b.add(
                 Card(
-                    id=card_id(b.paper, "figure", anchor_text(sent.text, mask_numbers=True)),
+                    id=card_id(b.paper, "figure", f"{anchor_text(sent.text, mask_numbers=True)}#{index}"),
                     type="cloze",
                     kind="figure",
-                    text=text,
+                    text=_cloze(context, [(fig.start + offset, fig.end + offset)]),
                     source=sent.text,
                 )
             )
@@ -457,9 +457,10 @@ def extract(paper: Paper, vocab: Vocabulary | None = None) -> Deck:
     _term_cards(b, pairs)
     _definition_cards(b, sentences, names)
     _figure_cards(b, sentences)
-    specific = Counter({n: c for n, c in latin_counts.items() if not is_generic_name(n, vocab) or c >= 2})
-    _name_cards(b, sentences, specific, limit=8)
-    _claim_cards(b, sentences, names, limit=max(4, min(14, size // 180)))
+    # names special to this article first, then general ones (GPT-4o, Stable Diffusion) it mentions
+    ranked = Counter({n: c + (100 if not is_generic_name(n, vocab) else 0) for n, c in latin_counts.items()})
+    _name_cards(b, sentences, ranked, limit=12)
+    _claim_cards(b, sentences, names, limit=max(4, min(20, size // 120)))
     return Deck(
         paper=paper.name,
         title=paper.title,
