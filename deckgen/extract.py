@@ -87,6 +87,13 @@ _STOP = set(
 )
 
 
+# Words too general to be the answer of a card.
+_NOT_AN_ANSWER = set(
+    "研究者 研究人员 研究团队 作者 论文 文章 本文 实验 结果 方法 模型 问题 任务 能力 性能 效果 数据 我们 他们 "
+    "研究 领域 过程 方面 情况 方式 工作 技术 系统 用户 目标 挑战 影响 优势".split()
+)
+
+
 @dataclass
 class Term:
     latin: str  # English name or abbreviation
@@ -129,6 +136,9 @@ def find_term_pairs(sentences: list[Sentence], vocab: Vocabulary) -> list[Term]:
                     chinese = quoted.group(1).strip()
                 elif cjk := _CJK_TAIL.search(before):
                     chinese = _chinese_tail(cjk.group(), vocab)
+                    prefix = re.search(r"(?<![A-Za-z0-9])([A-Z][A-Za-z0-9]{1,8}) ?$", before[: cjk.start()])
+                    if chinese == cjk.group() and prefix and len(chinese) <= 4:
+                        chinese = before[prefix.start(1) :]
                 else:
                     chinese = ""
                 if chinese and re.search(r"[\u3400-\u9fff]", chinese):
@@ -145,7 +155,8 @@ def find_term_pairs(sentences: list[Sentence], vocab: Vocabulary) -> list[Term]:
 
 
 def _is_key_name(name: str) -> bool:
-    if len(name) < 2 or name.islower() or re.fullmatch(r"[A-Z][a-z]?", name):
+    first = name.split(" ")[0]
+    if len(name) < 2 or re.fullmatch(r"[A-Z][a-z]?", name) or not re.search(r"[A-Z0-9_]", first):
         return False
     return bool(re.search(r"[A-Z].*[A-Z0-9]|[0-9]", name) or len(name) >= 4)
 
@@ -171,9 +182,10 @@ _FIGURE = re.compile(
             r"(?P<bigo>(?<![A-Za-z])O\([^()]*(?:\([^()]*\))?[^()]*\))",
             r"(?P<size>(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z0-9_.\-]*?-?\d+(?:\.\d+)?[BMK](?:/\d+(?:\.\d+)?[BMK])?(?![A-Za-z0-9_]))",
             r"(?P<sizelist>(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z]+\d+(?:/\d+)+[BMK](?![A-Za-z0-9_]))",
+            r"(?P<dims>(?<![A-Za-z0-9_.])\d+\s*[×x]\s*\d+(?![A-Za-z0-9_]))",
             r"(?P<frac>(?:[一二两三四五六七八九十百]+)分之[一二三四五六七八九十]+)",
             rf"(?P<cn>(?<![一二两三四五六七八九十百千万第几])({_CN_NUMBER})\s*(?={_CLASSIFIER}))",
-            r"(?P<num>(?<![A-Za-z0-9_.\-/^])\d+(?:,\d{3})*(?:\.\d+)?(?:\s*(?:%|％|倍|×|个百分点|EM|[BMK](?![A-Za-z])))?"
+            r"(?P<num>(?<![A-Za-z0-9_.\-/^])\d+(?:,\d{3})*(?:\.\d+)?(?:\s*(?:%|％|倍|×|个百分点|EM|万亿|亿|万|[BMK](?![A-Za-z])))?"
             r"(?![A-Za-z0-9_.]*[A-Za-z])(?!\d))",
         ]
     )
@@ -368,7 +380,7 @@ def _candidates(sent: Sentence, b: _Builder, names: list[str]) -> list[tuple[flo
         if pos < 0:
             continue
         offset = pos + len(word)
-        if len(word) < 2 or word in _STOP:
+        if len(word) < 2 or word in _STOP or word in _NOT_AN_ANSWER:
             continue
         score = specificity(word) + (8.0 if word in b.vocab.forms else 0.0) - 4 * b.tested[name_key(word)]
         found.append((score, pos, pos + len(word)))

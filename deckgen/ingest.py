@@ -46,6 +46,7 @@ _BOILERPLATE = [
         r"扫码|二维码|长按识别|关注(我们|公众号)|欢迎(转发|分享)|点赞|点个在看",
         r"阅读原文|原文链接",
         r"^(本文|文章)(来源|转载|首发)于?",
+        r"转载请(注明|联系)|首发于",
     )
 ]
 
@@ -161,9 +162,7 @@ def split_markdown(text: str) -> list[RawArticle]:
     levels = [len(m.group(1)) for ln in lines if (m := _MD_HEADING.match(ln))]
     if not levels:
         return split_plain(text)
-    counts = Counter(levels)
-    top = min(levels)
-    split_level = top if counts[top] > 1 else next((lv for lv in sorted(counts) if counts[lv] > 1), top)
+    split_level = min(levels)  # one top heading: one article with sections; several: one article each
     articles: list[RawArticle] = []
     for ln in lines:
         m = _MD_HEADING.match(ln)
@@ -175,7 +174,8 @@ def split_markdown(text: str) -> list[RawArticle]:
             continue
         if not articles:
             articles.append(RawArticle(None, []))
-        articles[-1].lines.append(m.group(2).strip() if m else ln)
+        # headings stay as short lines; quote and list markers go
+        articles[-1].lines.append(m.group(2).strip() if m else re.sub(r"^\s*(?:>\s*|[-*+]\s+|\d+\.\s+)", "", ln))
     return [a for a in articles if a.lines]
 
 
@@ -265,7 +265,7 @@ def identify_paper(article: Article) -> str:
     if article.paper_title:
         # an article that names its paper in 《…》 is about the name that leads that title
         lead = LATIN_NAME.match(article.paper_title.strip())
-        if lead and _looks_like_name(lead.group()) and prose.count(lead.group()) >= 2:
+        if lead and len(lead.group()) >= 3 and not lead.group().islower() and prose.count(lead.group()) >= 2:
             return lead.group()
     for name in LATIN_NAME.findall(prose):
         if _looks_like_name(name):
@@ -282,8 +282,15 @@ def identify_paper(article: Article) -> str:
     if scores:
         (key, best), *rest = scores.most_common(2)
         runner_up = rest[0][1] if rest else 0
-        if best >= 4 and best >= 1.5 * runner_up:
+        in_title = bool(article.title) and any(name_key(n) == key for n in LATIN_NAME.findall(article.title))
+        if best >= 4 and (best >= 1.5 * runner_up or (in_title and best > runner_up)):
             return spelling[key].most_common(1)[0][0]
+    if article.title:
+        # an article about a general method itself (DDPM, LoRA) names it in its title
+        general = [n for n in LATIN_NAME.findall(article.title) if is_generic_name(n) and len(n) >= 3]
+        counted = sorted(general, key=lambda n: -prose.count(n))
+        if counted and prose.count(counted[0]) >= 3:
+            return counted[0]
     if article.title:
         return article.title
     if article.paper_title:
