@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -52,15 +54,36 @@ def ensure_ids(deck: Deck) -> None:
             card.id = card_id(deck.paper, "custom", anchor_text(card.prompt))
 
 
-def stamp(deck: Deck, previous: Deck | None, now: int) -> None:
-    """A card's `updated` moves only when its content changes, so Anki updates only changed notes."""
-    before = {c.id: c for c in previous.cards} if previous else {}
+STATE_FILE = ".deckgen-state.json"
+
+
+def load_state(decks_dir: Path) -> dict[str, dict]:
+    path = Path(decks_dir) / STATE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(decks_dir: Path, state: dict[str, dict]) -> None:
+    write_atomic(Path(decks_dir) / STATE_FILE, json.dumps(state, ensure_ascii=False, sort_keys=True, indent=0))
+
+
+def stamp(deck: Deck, state: dict[str, dict], now: int) -> None:
+    """A card's modification time moves only when its content changes (in a rebuild or a hand edit).
+
+    Anki's import updates a note only when the package's copy is newer, so an unchanged card
+    never overwrites what the user edited inside Anki, and a changed one always updates.
+    """
     for card in deck.cards:
-        old = before.get(card.id)
-        if old is not None and content_of(old) == content_of(card) and old.updated:
-            card.updated = old.updated
-        elif not card.updated or (old is not None and content_of(old) != content_of(card)):
-            card.updated = now
+        digest = hashlib.sha1(repr(content_of(card)).encode()).hexdigest()
+        seen = state.get(card.id)
+        if seen and seen.get("hash") == digest:
+            card.updated = int(seen["updated"])
+        else:
+            # strictly newer than the last export, even within the same second
+            card.updated = max(now, int(seen["updated"]) + 1) if seen else now
+            state[card.id] = {"hash": digest, "updated": card.updated}
 
 
 def merge(new: Deck, existing: Deck | None) -> Deck:
@@ -94,6 +117,7 @@ def build(
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in ingested.skipped) or "no input files found"
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
     existing = {slug(d.paper): (p, d) for p in deck_files(decks_dir) for d in [read_deck(p)]}
+    state = load_state(decks_dir)
     now = int(time.time())
     decks: list[Deck] = []
     paths: list[Path] = []
@@ -101,11 +125,12 @@ def build(
         path, previous = existing.get(slug(paper.name), (Path(decks_dir) / f"{slug(paper.name)}.yaml", None))
         deck = merge(extract(paper, vocab), previous)
         ensure_ids(deck)
-        stamp(deck, previous, now)
+        stamp(deck, state, now)
         decks.append(deck)
         paths.append(path)
-    for deck, path in zip(decks, paths):
+    for deck, path in zip(decks, paths, strict=True):
         write_atomic(path, dump_deck(deck))
+    save_state(decks_dir, state)
     write_package(decks, output, root_deck)
     return BuildResult(decks, Path(output), paths, ingested.skipped, ingested.duplicates)
 
@@ -116,12 +141,14 @@ def package(decks_dir: Path, output: Path, root_deck: str = DEFAULT_ROOT_DECK) -
     if not paths:
         raise NothingToBuild(f"no deck files (*.yaml) in {decks_dir}: run `deckgen build ARTICLES...` first")
     decks = read_decks(decks_dir)
+    state = load_state(decks_dir)
     now = int(time.time())
-    for deck, path in zip(decks, paths):
+    for deck, path in zip(decks, paths, strict=True):
         before = [c.id for c in deck.cards]
         ensure_ids(deck)
-        stamp(deck, None, now)
-        if before != [c.id for c in deck.cards] or any(c.updated == now for c in deck.cards):
+        stamp(deck, state, now)
+        if before != [c.id for c in deck.cards]:
             write_atomic(path, dump_deck(deck))  # write the new ids back, so they stay stable
+    save_state(decks_dir, state)
     write_package(decks, output, root_deck)
     return BuildResult(decks, Path(output), paths)

@@ -14,7 +14,7 @@ from deckgen.errors import DeckFileError
 from deckgen.model import CARD_TYPES, Card, Deck
 
 FIELDS = {"qa": ("front", "back"), "term": ("front", "back"), "cloze": ("text",)}
-CARD_KEYS = {"id", "type", "kind", "front", "back", "text", "extra", "source", "tags", "updated"}
+CARD_KEYS = {"id", "type", "kind", "front", "back", "text", "extra", "source", "tags"}
 DECK_KEYS = {"paper", "title", "links", "sources", "cards"}
 _CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
 
@@ -48,8 +48,6 @@ def card_to_dict(card: Card) -> dict[str, Any]:
         out["back"] = card.back
     out["source"] = card.source
     out["tags"] = list(card.tags)
-    if card.updated:
-        out["updated"] = int(card.updated)
     return out
 
 
@@ -101,9 +99,6 @@ def _card_from_dict(raw: Any, where: str) -> Card:
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise DeckFileError(f"{where}.tags: must be a list of words")
-    updated = raw.get("updated")
-    if updated is not None and not isinstance(updated, int):
-        raise DeckFileError(f"{where}.updated: must be a whole number (unix time)")
     return Card(
         id=str(raw["id"]) if raw.get("id") is not None else "",
         type=kind_of_card,
@@ -114,7 +109,6 @@ def _card_from_dict(raw: Any, where: str) -> Card:
         extra=str(raw.get("extra") or ""),
         source=str(raw.get("source") or ""),
         tags=list(tags),
-        updated=updated,
     )
 
 

@@ -37,7 +37,9 @@ _SENTENCE = re.compile(r"[^。！？!?；;]+(?:[。！？!?；;]+[”」』]?|$)
 _TERMINAL = re.compile(r"[。！？!?；;…]$")
 _MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.S)
 # Narration aimed at the reader, not a fact about the paper.
-_CHATTY = re.compile(r"想象一下|试想|假设你|你是|你会|你该|我们今天|让我们|各位|俗话说|还等什么|别担心|快来|不是我|我就|你想|你可以")
+_CHATTY = re.compile(
+    r"想象一下|试想|假设你|你是|你会|你该|我们今天|让我们|各位|俗话说|还等什么|别担心|快来|不是我|我就|你想|你可以"
+)
 _CLAIM_MARKERS = re.compile(
     r"表明|发现|证明|证实|显示|揭示|优于|超越|超过|提出|核心|关键|旨在|引入|采用|利用|解决|导致|取决于|使得|"
     r"提升|提高|降低|减少|缩短|实现|避免|保持|依赖|瓶颈|局限|不足|优势|相比|区分|平衡|约束|权衡|一次性|"
@@ -82,15 +84,25 @@ _PAREN = re.compile(r"[（(]([^（()）\n]{1,90})[）)]")
 _QUOTED_BEFORE = re.compile(r"[“\"「『]([^“”\"「」『』]{1,30})[”\"」』]\s*$")
 _CJK_TAIL = re.compile(r"[\u3400-\u9fff][\u3400-\u9fff\-·]*$")
 _LATIN_TAIL = re.compile(rf"({LATIN_NAME.pattern})\s*$")
-_STOP = set(
-    ["在", "的", "了", "是", "和", "与", "及", "对", "将", "把", "于", "为", "被", "由", "从", "向", "用", "以", "如", "即", "等", "并", "或", "这", "该", "此", "其", "一种", "一个", "一项", "一套", "名为", "称为", "叫做", "提出", "引入", "采用", "使用", "利用", "通过", "基于", "包括", "作为", "称", "新", "新的", "所谓", "这种", "一些", "这些", "那些", "它们", "了", "着", "过", "也", "都", "就", "还", "又", "而", "但", "尤其", "特别", "例如", "比如", "诸如", "即便", "其中", "各种", "多种", "不同", "新型"]
+_STOP = frozenset(
+    {
+        "在", "的", "了", "是", "和", "与", "及", "对", "将", "把", "于", "为", "被", "由", "从", "向", "用",
+        "以", "如", "即", "等", "并", "或", "这", "该", "此", "其", "一种", "一个", "一项", "一套", "名为", "称为",
+        "叫做", "提出", "引入", "采用", "使用", "利用", "通过", "基于", "包括", "作为", "称", "新", "新的", "所谓",
+        "这种", "一些", "这些", "那些", "它们", "着", "过", "也", "都", "就", "还", "又", "而", "但", "尤其",
+        "特别", "例如", "比如", "诸如", "即便", "其中", "各种", "多种", "不同", "新型", "旨在", "来自", "使", "让",
+        "用于", "对于", "关于",
+    }
 )
 
 
 # Words too general to be the answer of a card.
-_NOT_AN_ANSWER = set(
-    "研究者 研究人员 研究团队 作者 论文 文章 本文 实验 结果 方法 模型 问题 任务 能力 性能 效果 数据 我们 他们 "
-    "研究 领域 过程 方面 情况 方式 工作 技术 系统 用户 目标 挑战 影响 优势".split()
+_NOT_AN_ANSWER = frozenset(
+    {
+        "研究者", "研究人员", "研究团队", "作者", "论文", "文章", "本文", "实验", "结果", "方法", "模型", "问题", "任务",
+        "能力", "性能", "效果", "数据", "我们", "他们", "研究", "领域", "过程", "方面", "情况", "方式", "工作", "技术",
+        "系统", "用户", "目标", "挑战", "影响", "优势",
+    }
 )
 
 
@@ -111,12 +123,15 @@ def _chinese_tail(run: str, vocab: Vocabulary) -> str:
     words = cjk_words(run, vocab)
     kept: list[str] = []
     for word in reversed(words):
+        if word == "的" and kept and words[0] != "的":
+            kept.insert(0, word)  # 带线性偏置的注意力: a modifier with 的 belongs to the term
+            continue
         if word in _STOP or (len(word) == 1 and not kept and word in "的了是"):
             break
         if sum(len(w) for w in kept) + len(word) > 12:
             break
         kept.insert(0, word)
-    term = "".join(kept)
+    term = "".join(kept).lstrip("的")
     return term if len(term) >= 2 else ""
 
 
@@ -129,7 +144,7 @@ def find_term_pairs(sentences: list[Sentence], vocab: Vocabulary) -> list[Term]:
             before = sent.text[: m.start()].rstrip()
             parts = [p.strip() for p in re.split(r"[,，;；、]|\s+or\s+", inner) if p.strip()]
             term: Term | None = None
-            if parts and all(re.fullmatch(r"[A-Za-z][\w\s\-.'’/&+]*", p) for p in parts):
+            if parts and all(re.fullmatch(r"[A-Za-zÀ-ÿ][\w\s\-.'’/&+]*", p) for p in parts):
                 latin = parts[-1]
                 full = parts[0] if len(parts) > 1 else ""
                 if quoted := _QUOTED_BEFORE.search(before):
@@ -174,7 +189,7 @@ def find_latin_names(sentences: list[Sentence]) -> Counter[str]:
 
 _CN_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _CN_NUMBER = r"(?:[二三四五六七八九]?十[一二三四五六七八九]?|[两二三四五六七八九])"
-_CLASSIFIER = r"(?:个|种|类|项|轮|阶段|层|步|条|篇|部分|方面|模块|大|点|组|维|次|位|名|套)"
+_CLASSIFIER = r"(?:个|种|类|项|轮|阶段|层|步|条|篇|部分|方面|模块|大|点|组|维|次|位|名|套|行|张|份|件|款)"
 _FIGURE = re.compile(
     "|".join(
         [
@@ -259,7 +274,7 @@ def _cloze(sentence: str, spans: list[tuple[int, int]]) -> str:
     out, last = [], 0
     for number, (start, end) in enumerate(sorted(spans), 1):
         out.append(sentence[last:start])
-        out.append("{{c%d::%s}}" % (number, sentence[start:end]))
+        out.append(f"{{{{c{number}::{sentence[start:end]}}}}}")
         last = end
     out.append(sentence[last:])
     return "".join(out)

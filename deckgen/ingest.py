@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 import sys
 from collections import Counter
@@ -97,10 +98,8 @@ def decode(data: bytes, name: str) -> str:
     text = str(best)
     if best.encoding in {"big5", "cp950", "gb2312", "gbk", "hz"}:
         # GB18030 is a superset of GBK/GB2312 and decodes Simplified text the detector may call Big5.
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             text = data.decode("gb18030")
-        except UnicodeDecodeError:
-            pass
     return text
 
 
@@ -241,8 +240,8 @@ def clean(raw: RawArticle, source: str) -> Article:
 # ---------------------------------------------------------------- which paper
 
 # A Latin-script name: ProbSparse, GPT-4o, Llama-2-13B, CodeLlama7/13B, "Safe RLHF", "Stable Diffusion".
-LATIN_TOKEN = r"[A-Za-z][A-Za-z0-9]*(?:[-_./+][A-Za-z0-9]+)*"
-LATIN_NAME = re.compile(rf"(?<![A-Za-z0-9_-]){LATIN_TOKEN}(?: [A-Z][A-Za-z0-9]*(?:[-_./+][A-Za-z0-9]+)*)*")
+LATIN_TOKEN = r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ0-9]*(?:[-_./+][A-Za-zÀ-ÿ0-9]+)*"
+LATIN_NAME = re.compile(rf"(?<![A-Za-zÀ-ÿ0-9_-]){LATIN_TOKEN}(?: [A-Z][A-Za-zÀ-ÿ0-9]*(?:[-_./+][A-Za-zÀ-ÿ0-9]+)*)*")
 
 
 _MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.S)

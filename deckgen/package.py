@@ -81,10 +81,8 @@ class _Note(genanki.Note):
 
 
 def note_for(card: Card, paper: str, models: dict[str, genanki.Model], modified: float | None = None) -> _Note:
-    if card.type == "cloze":
-        fields = [card.text, card.extra, card.source, paper]
-    else:
-        fields = [card.front, card.back, card.source, paper]
+    main = [card.text, card.extra] if card.type == "cloze" else [card.front, card.back]
+    fields = [*main, card.source, paper]
     tags = [t.replace(" ", "_") for t in card.tags]
     return _Note(
         model=models[card.type],

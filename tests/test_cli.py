@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from deckgen.cli import cli
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["package"]])
+def test_help(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_build_examples_imports_into_anki(examples_dir, anki, tmp_path):
+    out = tmp_path / "examples.apkg"
+    result = run("build", str(examples_dir), "-o", str(out), "--decks-dir", str(tmp_path / "decks"))
+    assert result.exit_code == 0, result.output
+    assert "papers" in result.output and str(out) in result.output
+    anki.import_package(out)
+    decks = anki.deck_names()
+    for paper in ("LoRA", "DDPM", "Chinchilla", "FlashAttention"):
+        assert f"AI Papers::{paper}" in decks
+    assert not any("实验结果" in d for d in decks)
+    yaml_cards = sum(p.read_text(encoding="utf-8").count("\n- id: ") for p in (tmp_path / "decks").glob("*.yaml"))
+    notes = anki.notes()
+    assert len(notes) == yaml_cards > 20
+
+    # a cloze on a number: the front hides it, the back shows it and the source sentence
+    [note] = [n for n in anki.notes('"deck:AI Papers::DDPM" "Text:*{{c1::3.17}}*"')]
+    card = note.cards()[0]
+    assert "3.17" not in card.question() and "[...]" in card.question()
+    assert "3.17" in card.answer() and 'class="source"' in card.answer()
+    assert "DDPM" in card.question()  # the paper's name is on every card
+
+    # a term card has both directions
+    [term] = anki.notes('"deck:AI Papers::LoRA" Front:LoRA')
+    assert len(term.cards()) == 2 and "低秩适应" in term["Back"]
+
+    # boilerplate never reaches a card
+    everything = " ".join(" ".join(n.fields) for n in notes)
+    for junk in ("微信", "浏览器", "发布人", "侵权", "@example", "Read more", "参考文献", "转载"):
+        assert junk not in everything, junk
+
+
+def test_rebuild_and_reimport_updates_instead_of_duplicating(examples_dir, anki, tmp_path):
+    out = tmp_path / "a.apkg"
+    decks = tmp_path / "decks"
+    run("build", str(examples_dir), "-o", str(out), "--decks-dir", str(decks))
+    anki.import_package(out)
+    first = {n.guid: n.id for n in anki.notes()}
+
+    lora = next(decks.glob("LoRA*.yaml"))
+    text = lora.read_text(encoding="utf-8")
+    lora.write_text(text.replace("back: 低秩适应", "back: 低秩适应（我的笔记）", 1), encoding="utf-8")
+    result = run("package", "--decks-dir", str(decks), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    anki.import_package(out)
+    second = {n.guid: n.id for n in anki.notes()}
+    assert second == first  # same notes, none added
+    [edited] = anki.notes('"deck:AI Papers::LoRA" Front:LoRA')
+    assert "我的笔记" in edited["Back"]
+
+
+def test_html_in_articles_is_escaped(tmp_path, anki):
+    article = tmp_path / "x.txt"
+    article.write_text(
+        "XSSNet 测试\n\nXSSNet 是一种新的检测模型<script>alert(1)</script>,XSSNet 在 COCO 上的 mAP 达到 55.1%。"
+        "研究者发现 XSSNet 比基线快 3 倍。XSSNet 的核心思想是只看关键区域。\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "x.apkg"
+    assert run("build", str(article), "-o", str(out), "--decks-dir", str(tmp_path / "d")).exit_code == 0
+    anki.import_package(out)
+    fields = " ".join(" ".join(n.fields) for n in anki.notes())
+    assert "<script>" not in fields and "&lt;script&gt;" in fields
+
+
+def test_stdin_input(tmp_path, data_dir):
+    text = (data_dir / "wechat.txt").read_text(encoding="utf-8")
+    result = run("build", "-", "-o", str(tmp_path / "s.apkg"), "--decks-dir", str(tmp_path / "d"), input=text)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "s.apkg").exists()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p / "missing.txt", "no such file"),
+        (lambda p: _write(p / "empty.txt", b""), "no article found"),
+        (lambda p: _write(p / "bin.txt", b"\x00\xff\x10" * 50), "not a text file"),
+        (lambda p: (p / "emptydir").mkdir() or p / "emptydir", "no input files found"),
+    ],
+    ids=["missing", "empty", "binary", "empty-dir"],
+)
+def test_nothing_buildable_is_a_clear_error(tmp_path, make, message):
+    target = make(tmp_path)
+    result = CliRunner().invoke(cli, ["build", str(target), "-o", str(tmp_path / "o.apkg")])
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.apkg").exists()
+
+
+def test_bad_input_beside_good_input_is_reported_not_fatal(tmp_path, data_dir):
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes((data_dir / "digest.txt").read_text(encoding="utf-8").encode("gbk"))
+    (tmp_path / "bin.txt").write_bytes(b"\x00\xff\x10" * 50)
+    result = run("build", str(gbk), str(tmp_path / "bin.txt"), "-o", str(tmp_path / "o.apkg"),
+                 "--decks-dir", str(tmp_path / "d"))
+    assert result.exit_code == 0
+    assert "skipped" in result.output and "bin.txt" in result.output
+    assert re.search(r"2 papers", result.output)
+
+
+def test_broken_deck_file_is_reported_and_nothing_written(tmp_path):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "x.yaml").write_text("paper: X\ncards:\n- id: a\n  type: qa\n  front: Q\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["package", "--decks-dir", str(decks), "-o", str(tmp_path / "o.apkg")])
+    assert result.exit_code == 1 and "x.yaml: cards[0].back: missing" in result.output
+    assert not (tmp_path / "o.apkg").exists()
+
+
+def test_package_without_deck_files_says_what_to_do(tmp_path):
+    result = CliRunner().invoke(cli, ["package", "--decks-dir", str(tmp_path / "none")])
+    assert result.exit_code == 1 and "deckgen build" in result.output
+
+
+def test_non_editable_install_finds_templates(tmp_path):
+    """The wheel must carry templates/ (pyproject force-include) — check the built wheel's contents."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    if shutil.which("git") is None:
+        pytest.skip("needs git")  # pragma: no cover
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+                   check=True, capture_output=True)
+    [wheel] = tmp_path.glob("deckgen-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "deckgen/templates/cloze_front.html" in names
+    assert "deckgen/data/ai_terms.tsv" in names
