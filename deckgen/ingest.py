@@ -301,29 +301,49 @@ def identify_paper(article: Article) -> str:
 # ---------------------------------------------------------------- de-duplication
 
 
-def _shingles(text: str, n: int = 5) -> set[str]:
+def _shingles(text: str, n: int = 5) -> frozenset[str]:
     compact = re.sub(r"\s+", "", text)
-    return {compact[i : i + n] for i in range(max(len(compact) - n + 1, 1))}
+    return frozenset(compact[i : i + n] for i in range(max(len(compact) - n + 1, 1)))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 def near_duplicate(a: Article, b: Article, threshold: float = 0.8) -> bool:
-    if a.text == b.text:
-        return True
-    sa, sb = _shingles(a.text), _shingles(b.text)
-    small, large = sorted((len(sa), len(sb)))
-    if not large or small / large < threshold:
-        return False
-    return len(sa & sb) / len(sa | sb) >= threshold
+    return a.text == b.text or _jaccard(_shingles(a.text), _shingles(b.text)) >= threshold
 
 
-def dedupe(articles: list[Article]) -> tuple[list[Article], int]:
+def dedupe(articles: list[Article], threshold: float = 0.8) -> tuple[list[Article], int]:
+    """Drop repeated articles, keeping the longer copy.
+
+    Only articles that share one of their few smallest-hash shingles (a bottom-k MinHash sketch)
+    are compared, so a thousand articles cost a thousand sketches, not half a million comparisons.
+    """
     kept: list[Article] = []
+    sets: list[frozenset[str]] = []
+    sketches: list[set[int]] = []
+    index: dict[int, list[int]] = {}
+    k = 16
     for art in articles:
-        twin = next((i for i, k in enumerate(kept) if near_duplicate(k, art)), None)
+        shingles = _shingles(art.text)
+        sketch = set(sorted(hash(g) for g in shingles)[:k])
+        twin = None
+        for i in sorted({i for h in sketch for i in index.get(h, ())}):
+            # bottom-k estimate of the Jaccard similarity; the exact one only for likely twins
+            union_low = sorted(sketch | sketches[i])[:k]
+            estimate = sum(1 for h in union_low if h in sketch and h in sketches[i]) / len(union_low)
+            if estimate >= threshold - 0.25 and _jaccard(sets[i], shingles) >= threshold:
+                twin = i
+                break
         if twin is None:
+            for h in sketch:
+                index.setdefault(h, []).append(len(kept))
             kept.append(art)
+            sets.append(shingles)
+            sketches.append(sketch)
         elif len(art.text) > len(kept[twin].text):
-            kept[twin] = art
+            kept[twin], sets[twin] = art, shingles
     return kept, len(articles) - len(kept)
 
 
