@@ -329,7 +329,8 @@ def dedupe(articles: list[Article], threshold: float = 0.8) -> tuple[list[Articl
         shingles = _shingles(art.text)
         sketch = set(sorted(hash(g) for g in shingles)[:k])
         twin = None
-        for i in sorted({i for h in sketch for i in index.get(h, ())}):
+        shared = Counter(i for h in sketch for i in index.get(h, ()))
+        for i in sorted(i for i, n in shared.items() if n >= 2):
             # bottom-k estimate of the Jaccard similarity; the exact one only for likely twins
             union_low = sorted(sketch | sketches[i])[:k]
             estimate = sum(1 for h in union_low if h in sketch and h in sketches[i]) / len(union_low)

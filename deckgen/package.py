@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
 import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
 
 from deckgen.model import Card, Deck
 from deckgen.resources import read_template
@@ -80,6 +83,29 @@ class _Note(genanki.Note):
         super().write_to_db(cursor, self.modified or timestamp, deck_id, id_gen)
 
 
+class _Deck(genanki.Deck):
+    def write_to_db(self, cursor, timestamp, id_gen):  # deck and model JSON: written once by _Package
+        for note in self.notes:
+            note.write_to_db(cursor, timestamp, self.deck_id, id_gen)
+
+
+class _Package(genanki.Package):
+    """genanki rewrites the collection's deck and model JSON once per deck (quadratic in decks); write it once."""
+
+    def write_to_db(self, cursor, timestamp, id_gen):
+        cursor.executescript(APKG_SCHEMA)
+        cursor.executescript(APKG_COL)
+        decks_json, models_json = cursor.execute("SELECT decks, models FROM col").fetchone()
+        decks, models = json.loads(decks_json), json.loads(models_json)
+        for deck in self.decks:
+            decks[str(deck.deck_id)] = deck.to_json()
+            for note in deck.notes:
+                models[str(note.model.model_id)] = note.model.to_json(timestamp, deck.deck_id)
+        cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks), json.dumps(models)))
+        for deck in self.decks:
+            deck.write_to_db(cursor, timestamp, id_gen)
+
+
 def note_for(card: Card, paper: str, models: dict[str, genanki.Model], modified: float | None = None) -> _Note:
     main = [card.text, card.extra] if card.type == "cloze" else [card.front, card.back]
     fields = [*main, card.source, paper]
@@ -99,7 +125,7 @@ def write_package(decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT
     anki_decks = []
     for deck in decks:
         name = f"{root_deck}::{deck.paper.replace('::', ':')}" if root_deck else deck.paper
-        anki_deck = genanki.Deck(deck_id(name), name)
+        anki_deck = _Deck(deck_id(name), name)
         for card in deck.cards:
             anki_deck.add_note(note_for(card, deck.paper, models, modified=card.updated))
         anki_decks.append(anki_deck)
@@ -108,7 +134,7 @@ def write_package(decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT
     fd, tmp = tempfile.mkstemp(prefix=".deckgen-", suffix=".apkg", dir=output.parent)
     os.close(fd)
     try:
-        genanki.Package(anki_decks).write_to_file(tmp, timestamp=time.time())
+        _Package(anki_decks).write_to_file(tmp, timestamp=time.time())
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
