@@ -310,10 +310,6 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
-def near_duplicate(a: Article, b: Article, threshold: float = 0.8) -> bool:
-    return a.text == b.text or _jaccard(_shingles(a.text), _shingles(b.text)) >= threshold
-
-
 def dedupe(articles: list[Article], threshold: float = 0.8) -> tuple[list[Article], int]:
     """Drop repeated articles, keeping the longer copy.
 
