@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from deckgen.ingest import LATIN_NAME
+from deckgen.ingest import LATIN_NAME, MATH
 from deckgen.model import Card, Deck, Paper
 from deckgen.nlp import cjk_words, specificity
 from deckgen.terms import Vocabulary, is_generic_name, load_vocabulary, name_key
@@ -35,7 +35,6 @@ def tag_for(paper: str) -> str:
 
 _SENTENCE = re.compile(r"[^。！？!?；;]+(?:[。！？!?；;]+[”」』]?|$)")
 _TERMINAL = re.compile(r"[。！？!?；;…]$")
-_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.S)
 # Narration aimed at the reader, not a fact about the paper.
 _CHATTY = re.compile(
     r"想象一下|试想|假设你|你是|你会|你该|我们今天|让我们|各位|俗话说|还等什么|别担心|快来|不是我|我就|你想|你可以"
@@ -55,7 +54,7 @@ class Sentence:
 
     @property
     def prose(self) -> str:
-        return _MATH.sub(" ", self.text)
+        return MATH.sub(" ", self.text)
 
 
 def is_heading(paragraph: str) -> bool:

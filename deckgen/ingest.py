@@ -244,7 +244,7 @@ LATIN_TOKEN = r"[A-Za-zÀ-ÿ][A-Za-zÀ-ÿ0-9]*(?:[-_./+][A-Za-zÀ-ÿ0-9]+)*"
 LATIN_NAME = re.compile(rf"(?<![A-Za-zÀ-ÿ0-9_-]){LATIN_TOKEN}(?: [A-Z][A-Za-zÀ-ÿ0-9]*(?:[-_./+][A-Za-zÀ-ÿ0-9]+)*)*")
 
 
-_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.S)
+MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.S)
 
 
 def _looks_like_name(name: str) -> bool:
@@ -260,7 +260,7 @@ def identify_paper(article: Article) -> str:
     """The method/model/benchmark name that dominates the article, else its title."""
     scores: Counter[str] = Counter()
     spelling: dict[str, Counter[str]] = {}
-    prose = _MATH.sub(" ", article.text)
+    prose = MATH.sub(" ", article.text)
     if article.paper_title:
         # an article that names its paper in 《…》 is about the name that leads that title
         lead = LATIN_NAME.match(article.paper_title.strip())
