@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from deckgen.package import DEFAULT_ROOT_DECK
 
 DEFAULT_OUTPUT = "decks.apkg"
 DEFAULT_DECKS_DIR = "decks"
+SUMMARY_DECKS = 20  # decks listed one by one in the summary; a big run lists the rest as a count
 
 
 def _progress(items, label):
@@ -27,7 +29,7 @@ class _ProgressIter:
         self.items, self.label = items, label
 
     def __iter__(self):
-        with click.progressbar(self.items, label=self.label, file=click.get_text_stream("stderr")) as bar:
+        with click.progressbar(self.items, label=self.label, file=sys.stderr) as bar:
             yield from bar
 
 
@@ -60,8 +62,10 @@ def _summary(result, skipped_too: bool = True) -> None:
     kinds = result.cards_by_kind()
     total = sum(kinds.values())
     click.echo(f"{len(result.decks)} papers, {total} cards", err=True)
-    for deck in result.decks:
+    for deck in result.decks[:SUMMARY_DECKS]:
         click.echo(f"  {deck.paper}: {len(deck.cards)} cards", err=True)
+    if len(result.decks) > SUMMARY_DECKS:
+        click.echo(f"  … and {len(result.decks) - SUMMARY_DECKS} more (see the deck files)", err=True)
     if kinds:
         click.echo("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())), err=True)
     if getattr(result, "duplicates", 0):

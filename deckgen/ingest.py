@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import heapq
 import re
 import sys
 from collections import Counter
@@ -28,6 +29,18 @@ _EMAIL = re.compile(r"(?:(?:邮箱|电子邮件|e-?mail|email|联系邮箱)\s*[:
 _READ_MORE = re.compile(r"(?:…+|\.{3,}|⋯+)?\s*(?:Read more|阅读更多|阅读全文|展开全文|查看全文|查看更多)\s*[.。»>]*\s*$", re.I)
 _REFERENCES = re.compile(r"^(?:参考文献|参考资料|参考链接|相关链接|引用|references?|bibliography)\s*[:：]?$", re.I)
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
+# A section heading glued to the first sentence after it, the sentence opening with a Latin name:
+# "前向过程与反向过程 DDPM 的前向过程…". The heading has no punctuation and does not end in a word
+# that needs an object (在, 提出, 名为 …), which is what tells it apart from "研究者采用 LoRA 微调…".
+_GLUED_HEADING = re.compile(
+    r"^((?:\d+(?:\.\d+)*\.?\s*)?[^\s，。、,；;！？!?（(“\"《》]*[\u3400-\u9fff])\s+(?=[A-Za-z])"
+)
+_NEEDS_OBJECT = re.compile(
+    r"(?:的|了|是|在|与|和|及|对|将|把|于|为|被|由|从|向|用|以|如|即|并|或|这|该|此|其|让|使|称|名为|提出|采用|使用|"
+    r"利用|通过|基于|包括|作为|引入|推出|发布|介绍|比较|结合|借助|改进|训练|微调)$"
+)
+# Marks of running prose, never of a heading: the particle 了, a count before a noun ("三个 LM 系列").
+_IN_A_SENTENCE = re.compile(r"了|[一二三四五六七八九十两几多\d][个种项类款位名层次套组条篇]$")
 _PAPER_TITLE = re.compile(r"《([^《》]{4,200})》")
 _PAPER_LINK_LABEL = re.compile(r"论文|paper|arxiv|代码|code|项目|project|github", re.I)
 _PAPER_HOSTS = re.compile(r"arxiv\.org|openreview\.net|doi\.org|aclanthology|github\.com|huggingface\.co/papers", re.I)
@@ -204,6 +217,24 @@ def _paper_link(paragraph: str, url: str) -> bool:
     return bool(_PAPER_HOSTS.search(url) or _PAPER_LINK_LABEL.search(paragraph.replace(url, "")))
 
 
+def split_glued_heading(para: str) -> list[str]:
+    m = _GLUED_HEADING.match(para)
+    if not m:
+        return [para]
+    heading, rest = m.group(1), para[m.end() :]
+    cjk = sum(1 for ch in heading if "\u3400" <= ch <= "\u9fff")
+    if (
+        cjk < 4
+        or len(heading) > 30
+        or _NEEDS_OBJECT.search(heading)
+        or _IN_A_SENTENCE.search(heading)
+        or len(rest) < 20
+        or not _SENTENCE_END.search(rest)
+    ):
+        return [para]
+    return [heading, rest]
+
+
 def clean(raw: RawArticle, source: str) -> Article:
     paragraphs: list[str] = []
     links: list[str] = []
@@ -226,7 +257,7 @@ def clean(raw: RawArticle, source: str) -> Article:
             para = _EMAIL.sub("", _URL.sub("", para)) if urls or "@" in para else para
             para = _strip_read_more(para).strip()
             if para:
-                paragraphs.append(to_mathjax(para))
+                paragraphs.extend(to_mathjax(p) for p in split_glued_heading(para))
         else:
             continue
         break
@@ -320,16 +351,20 @@ def dedupe(articles: list[Article], threshold: float = 0.8) -> tuple[list[Articl
     sets: list[frozenset[str]] = []
     sketches: list[set[int]] = []
     index: dict[int, list[int]] = {}
-    k = 16
+    k = 32
+    # Two sets with Jaccard J share about J*k of their k smallest hashes; asking for a margin below the
+    # threshold keeps every likely twin while skipping articles that merely quote the same sentence.
+    needed = max(2, int((threshold - 0.25) * k))
     for art in articles:
         shingles = _shingles(art.text)
-        sketch = set(sorted(hash(g) for g in shingles)[:k])
+        sketch = heapq.nsmallest(k, map(hash, shingles))
+        mine = set(sketch)
         twin = None
         shared = Counter(i for h in sketch for i in index.get(h, ()))
-        for i in sorted(i for i, n in shared.items() if n >= 2):
-            # bottom-k estimate of the Jaccard similarity; the exact one only for likely twins
-            union_low = sorted(sketch | sketches[i])[:k]
-            estimate = sum(1 for h in union_low if h in sketch and h in sketches[i]) / len(union_low)
+        for i in sorted(i for i, n in shared.items() if n >= needed):
+            # the bottom-k estimate of the Jaccard similarity; the exact one only for likely twins
+            union_low = sorted(mine | sketches[i])[:k]
+            estimate = sum(1 for h in union_low if h in mine and h in sketches[i]) / len(union_low)
             if estimate >= threshold - 0.25 and _jaccard(sets[i], shingles) >= threshold:
                 twin = i
                 break
@@ -338,7 +373,7 @@ def dedupe(articles: list[Article], threshold: float = 0.8) -> tuple[list[Articl
                 index.setdefault(h, []).append(len(kept))
             kept.append(art)
             sets.append(shingles)
-            sketches.append(sketch)
+            sketches.append(mine)
         elif len(art.text) > len(kept[twin].text):
             kept[twin], sets[twin] = art, shingles
     return kept, len(articles) - len(kept)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -146,11 +145,53 @@ def test_non_editable_install_finds_templates(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    if shutil.which("git") is None:
-        pytest.skip("needs git")  # pragma: no cover
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
                    check=True, capture_output=True)
     [wheel] = tmp_path.glob("deckgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "deckgen/templates/cloze_front.html" in names
     assert "deckgen/data/ai_terms.tsv" in names
+
+
+def _many_papers(path, count: int):
+    names = ["LoRA", "DDPM", "Chinchilla", "FlashAttention", "Informer", "ResNet", "BERT", "CLIP"]
+    path.write_text(
+        "\n".join(
+            f"{name} 论文解读\n\n{name} 是一种新的方法,{name} 在基准上的准确率达到 {60 + i}.5%,比基线高 {i + 2} 个百分点。"
+            f"研究者发现 {name} 的训练成本降低了 {10 + i}%。\n"
+            for i, name in enumerate(names[:count])
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("count, shown", [(6, True), (2, False)])
+def test_progress_bar_only_on_long_runs(tmp_path, count, shown):
+    articles = _many_papers(tmp_path / "many.txt", count)
+    result = run("build", str(articles), "-o", str(tmp_path / "o.apkg"), "--decks-dir", str(tmp_path / "d"))
+    assert result.exit_code == 0, result.output
+    assert f"{count} papers" in result.output
+    assert ("Extracting cards" in result.output) is shown
+
+
+def test_a_crash_while_writing_leaves_the_previous_files_whole(tmp_path):
+    from deckgen.deckfile import write_atomic
+    from deckgen.model import Card, Deck
+    from deckgen.package import write_package
+
+    deck_file = tmp_path / "x.yaml"
+    write_atomic(deck_file, "paper: X\n")
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(deck_file, "paper: X\n" * 10_000 + "\ud800")  # fails after most of it is written
+    assert deck_file.read_text(encoding="utf-8") == "paper: X\n"
+
+    apkg = tmp_path / "x.apkg"
+    good = Deck(paper="X", cards=[Card(id="a", type="qa", kind="custom", front="Q", back="A")])
+    write_package([good], apkg)
+    before = apkg.read_bytes()
+    broken = Deck(paper="X", cards=[*good.cards, Card(id="b", type="qa", kind="custom", front="Q\ud800", back="A")])
+    with pytest.raises(UnicodeEncodeError):
+        write_package([broken], apkg)
+    assert apkg.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "work") == ["x.apkg", "x.yaml"]  # no temporary files left behind

@@ -5,7 +5,7 @@ import codecs
 import pytest
 
 from deckgen.errors import InputError
-from deckgen.ingest import decode, dedupe, identify_paper, ingest, parse_text, to_mathjax
+from deckgen.ingest import decode, dedupe, identify_paper, ingest, parse_text, split_glued_heading, to_mathjax
 from deckgen.model import Article
 
 CHINESE = "研究者提出了一种新的注意力机制,把计算复杂度从平方降低到线性。"
@@ -120,3 +120,18 @@ def test_two_articles_about_one_paper_share_a_deck(data_dir):
 
     papers = group_by_paper(articles)
     assert len(papers) == 1 and len(papers[0].articles) == 2
+
+
+@pytest.mark.parametrize(
+    "paragraph, heading",
+    [
+        ("扩散过程的两个阶段 DDPM 的前向过程逐步向图像加入高斯噪声。", "扩散过程的两个阶段"),
+        ("3.1 低秩分解 LoRA 只训练两个小矩阵，参数量大幅下降。", "3.1 低秩分解"),
+        ("研究者采用 LoRA 对模型进行微调，显存占用大幅下降。", None),  # a verb waiting for its object
+        ("作者比较了四个 GPT 系列的模型，结论一致。", None),  # running prose: 了, a count
+        ("本文介绍《LoRA: Low-Rank Adaptation》这篇论文的主要贡献。", None),
+    ],
+)
+def test_a_heading_glued_to_a_sentence_is_split_off(paragraph, heading):
+    parts = split_glued_heading(paragraph)
+    assert parts == ([heading, paragraph[len(heading) :].strip()] if heading else [paragraph])
