@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
-from deckgen.deckfile import deck_files, dump_deck, read_deck, read_decks, slug, write_atomic
-from deckgen.errors import DeckgenError
-from deckgen.extract import anchor_text, card_id, extract
+from filelock import FileLock, Timeout
+
+from deckgen.deckfile import deck_files, dump_deck, read_deck, slug, write_atomic
+from deckgen.errors import DeckFileError, DeckgenError
+from deckgen.extract import extract
 from deckgen.ingest import ingest
-from deckgen.model import Card, Deck, Skipped
-from deckgen.package import DEFAULT_ROOT_DECK, write_package
+from deckgen.merge import DeckChanges, State, ensure_ids, merge
+from deckgen.model import Deck, Skipped
+from deckgen.package import DEFAULT_ROOT_DECK, model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
 
 T = TypeVar("T")
 Progress = Callable[[list[T], str], Iterable[T]]
+
+LOCK_FILE = ".deckgen.lock"
+LOCK_TIMEOUT = 60.0  # seconds a second run waits for the first before giving up
 
 
 def _no_progress(items: list[T], label: str) -> Iterable[T]:
@@ -31,6 +36,10 @@ class NothingToBuild(DeckgenError):
     pass
 
 
+class DecksBusy(DeckgenError):
+    pass
+
+
 @dataclass
 class BuildResult:
     decks: list[Deck]
@@ -38,68 +47,54 @@ class BuildResult:
     deck_paths: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: int = 0
+    changes: list[DeckChanges] = field(default_factory=list)
+    kept_without_article: list[Deck] = field(default_factory=list)  # deck files no input article fed
+    dry_run: bool = False
 
     def cards_by_kind(self) -> Counter[str]:
         return Counter(c.kind for d in self.decks for c in d.cards)
 
 
-def content_of(card: Card) -> tuple:
-    return (card.type, card.front, card.back, card.text, card.extra, card.source, tuple(card.tags))
-
-
-def ensure_ids(deck: Deck) -> None:
-    """Hand-added cards come without an id: give them one derived from what they ask."""
-    for card in deck.cards:
-        if not card.id:
-            card.id = card_id(deck.paper, "custom", anchor_text(card.prompt))
-
-
-STATE_FILE = ".deckgen-state.json"
-
-
-def load_state(decks_dir: Path) -> dict[str, dict]:
-    path = Path(decks_dir) / STATE_FILE
+@contextmanager
+def decks_lock(decks_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """One writer at a time per decks dir: a second run waits, then gives up with a clear message."""
+    Path(decks_dir).mkdir(parents=True, exist_ok=True)
+    lock = FileLock(Path(decks_dir) / LOCK_FILE)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        lock.acquire(timeout=timeout)
+    except Timeout as exc:
+        raise DecksBusy(
+            f"another deckgen run is writing to {decks_dir} (lock {lock.lock_file}); wait for it to finish and try again"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
-def save_state(decks_dir: Path, state: dict[str, dict]) -> None:
-    write_atomic(Path(decks_dir) / STATE_FILE, json.dumps(state, ensure_ascii=False, sort_keys=True, indent=0))
+def existing_decks(decks_dir: Path) -> dict[str, tuple[Path, Deck]]:
+    """Every deck file by slug; all broken files are reported at once, before anything is written."""
+    decks, problems = {}, []
+    for path in deck_files(decks_dir):
+        try:
+            deck = read_deck(path)
+        except DeckFileError as exc:
+            problems.append(str(exc))
+            continue
+        decks[slug(deck.paper)] = (path, deck)
+    if problems:
+        raise DeckFileError("\n".join(problems) + "\nNothing was written: fix the deck file(s) above and run again.")
+    return decks
 
 
-def stamp(deck: Deck, state: dict[str, dict], now: int) -> None:
-    """A card's modification time moves only when its content changes (in a rebuild or a hand edit).
-
-    Anki's import updates a note only when the package's copy is newer, so an unchanged card
-    never overwrites what the user edited inside Anki, and a changed one always updates.
-    """
-    for card in deck.cards:
-        digest = hashlib.sha1(repr(content_of(card)).encode()).hexdigest()
-        seen = state.get(card.id)
-        if seen and seen.get("hash") == digest:
-            card.updated = int(seen["updated"])
-        else:
-            # strictly newer than the last export, even within the same second
-            card.updated = max(now, int(seen["updated"]) + 1) if seen else now
-            state[card.id] = {"hash": digest, "updated": card.updated}
-
-
-def merge(new: Deck, existing: Deck | None) -> Deck:
-    """Keep what the user wrote: cards already in the deck file win over fresh extraction."""
-    if existing is None:
-        return new
-    cards = list(existing.cards)
-    known = {c.id for c in cards}
-    cards.extend(c for c in new.cards if c.id not in known)
-    return Deck(
-        paper=existing.paper,
-        title=new.title or existing.title,
-        links=list(dict.fromkeys(existing.links + new.links)),
-        sources=list(dict.fromkeys(existing.sources + new.sources)),
-        cards=cards,
-    )
+def _write_deck(path: Path, deck: Deck) -> None:
+    text = dump_deck(deck)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    write_atomic(path, text)
 
 
 def build(
@@ -109,46 +104,77 @@ def build(
     root_deck: str = DEFAULT_ROOT_DECK,
     terms: tuple[str, ...] = (),
     progress: Progress = _no_progress,
+    dry_run: bool = False,
+    lock_timeout: float = LOCK_TIMEOUT,
 ) -> BuildResult:
-    """Articles in, deck files and one .apkg out."""
+    """Articles in, deck files and one .apkg out; existing deck files are merged into, never overwritten.
+
+    The package holds every deck file in `decks_dir`, also those whose article is not among `inputs`.
+    """
     vocab = load_vocabulary(tuple(terms))
     ingested = ingest(inputs)
     if not ingested.papers:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in ingested.skipped) or "no input files found"
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
-    existing = {slug(d.paper): (p, d) for p in deck_files(decks_dir) for d in [read_deck(p)]}
-    state = load_state(decks_dir)
-    now = int(time.time())
-    decks: list[Deck] = []
-    paths: list[Path] = []
-    for paper in progress(ingested.papers, "Extracting cards"):
-        path, previous = existing.get(slug(paper.name), (Path(decks_dir) / f"{slug(paper.name)}.yaml", None))
-        deck = merge(extract(paper, vocab), previous)
-        ensure_ids(deck)
-        stamp(deck, state, now)
-        decks.append(deck)
-        paths.append(path)
-    for deck, path in zip(decks, paths, strict=True):
-        write_atomic(path, dump_deck(deck))
-    save_state(decks_dir, state)
-    write_package(decks, output, root_deck)
-    return BuildResult(decks, Path(output), paths, ingested.skipped, ingested.duplicates)
+    with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout):
+        existing = existing_decks(decks_dir)
+        state = State.load(decks_dir)
+        built: list[tuple[Path, Deck]] = []
+        changes: list[DeckChanges] = []
+        stale: list[Deck] = []
+        for paper in progress(ingested.papers, "Extracting cards"):
+            key = slug(paper.name)
+            path, previous = existing.pop(key, (Path(decks_dir) / f"{key}.yaml", None))
+            deck, change, gone = merge(extract(paper, vocab), previous, state)
+            ensure_ids(deck)
+            built.append((path, deck))
+            changes.append(change)
+            stale.append(Deck(deck.paper, gone))
+        untouched = list(existing.values())
+        for _, deck in untouched:
+            ensure_ids(deck)
+        everything = built + untouched
+        result = BuildResult(
+            decks=[d for _, d in everything],
+            output=Path(output),
+            deck_paths=[p for p, _ in everything],
+            skipped=ingested.skipped,
+            duplicates=ingested.duplicates,
+            changes=changes,
+            kept_without_article=[d for _, d in untouched],
+            dry_run=dry_run,
+        )
+        if dry_run:
+            return result
+        now = int(time.time())
+        for deck in result.decks + stale:
+            state.stamp(deck, now)
+        # Cards whose fact is gone go out once more, tagged, so the user can find and delete them in Anki.
+        gone_by_paper = {d.paper: d.cards for d in stale}
+        packaged = [replace(d, cards=d.cards + gone_by_paper.get(d.paper, [])) for d in result.decks]
+        write_package(packaged, output, root_deck, state.stamp_models(model_fingerprints(), now))
+        for path, deck in everything:
+            _write_deck(path, deck)
+        state.forget(c.id for d in stale for c in d.cards)
+        state.save(decks_dir)
+    return result
 
 
-def package(decks_dir: Path, output: Path, root_deck: str = DEFAULT_ROOT_DECK) -> BuildResult:
+def package(
+    decks_dir: Path, output: Path, root_deck: str = DEFAULT_ROOT_DECK, lock_timeout: float = LOCK_TIMEOUT
+) -> BuildResult:
     """Rebuild the .apkg from deck files alone (after hand edits)."""
-    paths = deck_files(decks_dir)
-    if not paths:
+    if not deck_files(decks_dir):
         raise NothingToBuild(f"no deck files (*.yaml) in {decks_dir}: run `deckgen build ARTICLES...` first")
-    decks = read_decks(decks_dir)
-    state = load_state(decks_dir)
-    now = int(time.time())
-    for deck, path in zip(decks, paths, strict=True):
-        before = [c.id for c in deck.cards]
-        ensure_ids(deck)
-        stamp(deck, state, now)
-        if before != [c.id for c in deck.cards]:
-            write_atomic(path, dump_deck(deck))  # write the new ids back, so they stay stable
-    save_state(decks_dir, state)
-    write_package(decks, output, root_deck)
-    return BuildResult(decks, Path(output), paths)
+    with decks_lock(decks_dir, lock_timeout):
+        found = list(existing_decks(decks_dir).values())
+        state = State.load(decks_dir)
+        now = int(time.time())
+        for path, deck in found:
+            if ensure_ids(deck):
+                _write_deck(path, deck)  # write the new ids back, so they stay stable
+            state.stamp(deck, now)
+        decks = [d for _, d in found]
+        write_package(decks, output, root_deck, state.stamp_models(model_fingerprints(), now))
+        state.save(decks_dir)
+    return BuildResult(decks, Path(output), [p for p, _ in found])

@@ -15,7 +15,7 @@ from deckgen.model import CARD_TYPES, Card, Deck
 
 FIELDS = {"qa": ("front", "back"), "term": ("front", "back"), "cloze": ("text",)}
 CARD_KEYS = {"id", "type", "kind", "front", "back", "text", "extra", "source", "tags"}
-DECK_KEYS = {"paper", "title", "links", "sources", "cards"}
+DECK_KEYS = {"paper", "title", "links", "sources", "cards", "deleted"}
 _CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
 
 
@@ -59,9 +59,12 @@ def dump_deck(deck: Deck) -> str:
         "sources": deck.sources,
         "cards": [card_to_dict(c) for c in deck.cards],
     }
+    if deck.deleted:
+        doc["deleted"] = list(deck.deleted)
     header = (
         "# deckgen deck file: edit, delete or add cards, then run `deckgen package`.\n"
         "# A card without an id is new: deckgen gives it one. Keep ids as they are: they are the Anki notes' ids.\n"
+        "# Deleted cards are listed under `deleted:` at the end so a rebuild never brings them back.\n"
     )
     return header + yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
 
@@ -136,8 +139,12 @@ def parse_deck(text: str, name: str) -> Deck:
         if card.id and card.id in seen:
             raise DeckFileError(f"{name}: cards[{i}].id: {card.id!r} is also the id of cards[{seen[card.id]}]")
         seen[card.id] = i
+    deleted = doc.get("deleted") or []
+    if not isinstance(deleted, list) or not all(isinstance(i, str) for i in deleted):
+        raise DeckFileError(f"{name}: deleted: must be a list of card ids")
     return Deck(
         paper=doc["paper"].strip(),
+        deleted=list(deleted),
         title=doc.get("title"),
         links=list(doc.get("links") or []),
         sources=list(doc.get("sources") or []),

@@ -77,3 +77,4 @@ class Deck:
     title: str | None = None
     links: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # ids the user deleted: never re-added by a rebuild

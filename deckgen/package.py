@@ -89,8 +89,28 @@ class _Deck(genanki.Deck):
             note.write_to_db(cursor, timestamp, self.deck_id, id_gen)
 
 
+def model_fingerprints(models: dict[str, genanki.Model] | None = None) -> dict[str, str]:
+    """A hash per note type of what Anki stores for it, to tell when a new version changed its templates."""
+    models = models or build_models()
+    return {
+        str(m.model_id): hashlib.sha1(
+            json.dumps([m.name, m.fields, m.templates, m.css, m.model_type], sort_keys=True).encode()
+        ).hexdigest()
+        for m in models.values()
+    }
+
+
 class _Package(genanki.Package):
-    """genanki rewrites the collection's deck and model JSON once per deck (quadratic in decks); write it once."""
+    """genanki rewrites the collection's deck and model JSON once per deck (quadratic in decks); write it once.
+
+    A note type's modification time is when its templates last changed (`model_updated`), like a note's:
+    Anki re-imports a note type only when it is newer, so unchanged templates leave the user's own
+    tweaks to it alone and changed ones always arrive.
+    """
+
+    def __init__(self, decks, model_updated: dict[str, int] | None = None):
+        super().__init__(decks)
+        self.model_updated = model_updated or {}
 
     def write_to_db(self, cursor, timestamp, id_gen):
         cursor.executescript(APKG_SCHEMA)
@@ -100,7 +120,8 @@ class _Package(genanki.Package):
         for deck in self.decks:
             decks[str(deck.deck_id)] = deck.to_json()
             for note in deck.notes:
-                models[str(note.model.model_id)] = note.model.to_json(timestamp, deck.deck_id)
+                model_id = str(note.model.model_id)
+                models[model_id] = note.model.to_json(self.model_updated.get(model_id, timestamp), deck.deck_id)
         cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks), json.dumps(models)))
         for deck in self.decks:
             deck.write_to_db(cursor, timestamp, id_gen)
@@ -119,7 +140,9 @@ def note_for(card: Card, paper: str, models: dict[str, genanki.Model], modified:
     )
 
 
-def write_package(decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT_DECK) -> Path:
+def write_package(
+    decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT_DECK, model_updated: dict[str, int] | None = None
+) -> Path:
     """Write one .apkg with a deck per paper under `root_deck`; atomic: a crash leaves no half file."""
     models = build_models()
     anki_decks = []
@@ -134,7 +157,7 @@ def write_package(decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT
     fd, tmp = tempfile.mkstemp(prefix=".deckgen-", suffix=".apkg", dir=output.parent)
     os.close(fd)
     try:
-        _Package(anki_decks).write_to_file(tmp, timestamp=time.time())
+        _Package(anki_decks, model_updated).write_to_file(tmp, timestamp=time.time())
         os.replace(tmp, output)
     finally:
         if os.path.exists(tmp):
