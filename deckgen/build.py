@@ -12,12 +12,14 @@ from typing import TypeVar
 
 from filelock import FileLock, Timeout
 
+from deckgen.config import LLMConfig
 from deckgen.deckfile import deck_files, dump_deck, read_deck, slug, write_atomic
 from deckgen.errors import DeckFileError, DeckgenError
 from deckgen.extract import extract
 from deckgen.ingest import ingest
+from deckgen.llm import Refiner, RefineReport, combine
 from deckgen.merge import DeckChanges, State, ensure_ids, merge
-from deckgen.model import Deck, Skipped
+from deckgen.model import LLM_KIND, Deck, Skipped
 from deckgen.package import DEFAULT_ROOT_DECK, model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
 
@@ -50,6 +52,7 @@ class BuildResult:
     changes: list[DeckChanges] = field(default_factory=list)
     kept_without_article: list[Deck] = field(default_factory=list)  # deck files no input article fed
     dry_run: bool = False
+    refine: RefineReport | None = None  # with --llm
 
     def cards_by_kind(self) -> Counter[str]:
         return Counter(c.kind for d in self.decks for c in d.cards)
@@ -106,10 +109,12 @@ def build(
     progress: Progress = _no_progress,
     dry_run: bool = False,
     lock_timeout: float = LOCK_TIMEOUT,
+    llm: LLMConfig | None = None,
 ) -> BuildResult:
     """Articles in, deck files and one .apkg out; existing deck files are merged into, never overwritten.
 
     The package holds every deck file in `decks_dir`, also those whose article is not among `inputs`.
+    With `llm`, a chat model rewrites each paper's cards (deckgen.llm); --dry-run still asks it.
     """
     vocab = load_vocabulary(tuple(terms))
     ingested = ingest(inputs)
@@ -119,13 +124,28 @@ def build(
     with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout):
         existing = existing_decks(decks_dir)
         state = State.load(decks_dir)
+        papers = list(ingested.papers)
+        fresh = [extract(paper, vocab) for paper in progress(papers, "Extracting cards")]
+        report = None
+        if llm is not None:
+            refiner = Refiner(llm)
+            try:
+                fresh = refiner.refine(list(zip(papers, fresh, strict=True)), progress)
+            finally:
+                refiner.close()
+            report = refiner.report
         built: list[tuple[Path, Deck]] = []
         changes: list[DeckChanges] = []
         stale: list[Deck] = []
-        for paper in progress(ingested.papers, "Extracting cards"):
-            key = slug(paper.name)
+        for deck in fresh:
+            key = slug(deck.paper)
             path, previous = existing.pop(key, (Path(decks_dir) / f"{key}.yaml", None))
-            deck, change, gone = merge(extract(paper, vocab), previous, state)
+            refreshed = report is not None and deck.paper in report.refined
+            if previous is not None and not refreshed:
+                # LLM cards from an earlier run stay; rule-based cards they replaced do not come back
+                earlier = [c for c in previous.cards if c.kind == LLM_KIND]
+                deck = replace(deck, cards=[c for c in combine(deck.cards, earlier) if c.kind != LLM_KIND])
+            deck, change, gone = merge(deck, previous, state, llm_refreshed=refreshed)
             ensure_ids(deck)
             built.append((path, deck))
             changes.append(change)
@@ -143,6 +163,7 @@ def build(
             changes=changes,
             kept_without_article=[d for _, d in untouched],
             dry_run=dry_run,
+            refine=report,
         )
         if dry_run:
             return result
@@ -158,6 +179,15 @@ def build(
         state.forget(c.id for d in stale for c in d.cards)
         state.save(decks_dir)
     return result
+
+
+def deck_sources(decks_dir: Path) -> tuple[list[str], list[str]]:
+    """The article files the deck files were built from: (found, missing)."""
+    found, missing = [], []
+    for _, deck in existing_decks(decks_dir).values():
+        for source in deck.sources:
+            (found if Path(source).is_file() else missing).append(source)
+    return list(dict.fromkeys(found)), list(dict.fromkeys(missing))
 
 
 def package(

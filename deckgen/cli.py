@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from deckgen import __version__
+from deckgen.config import DEFAULT_JOBS, DEFAULT_MODEL
 from deckgen.errors import DeckgenError
 from deckgen.merge import STALE_TAG
 from deckgen.package import DEFAULT_ROOT_DECK
@@ -79,11 +80,33 @@ def change_lines(change) -> list[str]:
         line += f"; {len(change.kept_edited)} edited by you, kept as you wrote them"
     lines = [line]
     for card in change.removed:
-        lines.append(f"    removed {card.id} ({_short(card)}): its sentence is gone from the article")
+        lines.append(f"    removed {card.id} ({_short(card)}): no longer produced from the article")
     return lines
 
 
-def _summary(result) -> None:
+def _llm_summary(report, verbose: bool) -> None:
+    line = (
+        f"LLM: {report.requests} requests, {report.cache_hits} from the cache, "
+        f"tokens in {report.tokens_in:,} / out {report.tokens_out:,}"
+    )
+    if report.cost is not None:
+        line += f", cost ${report.cost:.4f}"
+    click.echo(line, err=True)
+    click.echo(
+        f"  {report.kept} grounded cards kept, {len(report.dropped)} dropped"
+        + ("" if verbose or not report.dropped else " (-v lists them with the reason)"),
+        err=True,
+    )
+    if verbose:
+        for dropped in report.dropped:
+            click.echo(f"    dropped {dropped.describe()}", err=True)
+    for paper, why in report.fallbacks:
+        click.echo(f"  warning: {paper} keeps its rule-based cards: {why}", err=True)
+    if report.stopped:
+        click.echo(f"  stopped early: {report.stopped}; the rest keep their rule-based cards", err=True)
+
+
+def _summary(result, verbose: bool = False) -> None:
     kinds = result.cards_by_kind()
     total = sum(kinds.values())
     if result.dry_run:
@@ -108,6 +131,8 @@ def _summary(result) -> None:
         click.echo(f"  {result.duplicates} duplicate article(s) merged", err=True)
     for item in result.skipped:
         click.echo(f"  skipped {item.path}: {item.reason}", err=True)
+    if result.refine is not None:
+        _llm_summary(result.refine, verbose)
     removed = sum(len(c.removed) for c in result.changes)
     if removed:
         verb = "would be" if result.dry_run else "are"
@@ -117,6 +142,39 @@ def _summary(result) -> None:
             err=True,
         )
     click.echo(f"Would write {result.output}" if result.dry_run else f"Wrote {result.output}", err=True)
+
+
+def llm_options(f):
+    """Settings for --llm / refine; each falls back to the environment, then deckgen.yaml, then a default."""
+    options = [
+        click.option("--model", help=f"Chat model name [env DECKGEN_MODEL; default {DEFAULT_MODEL}]."),
+        click.option("--base-url", help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 [env OPENAI_BASE_URL]."),
+        click.option("--api-key", help="API key [env OPENAI_API_KEY]; never written anywhere."),
+        click.option("--jobs", type=click.IntRange(1, 64), help=f"Requests in flight at once [default {DEFAULT_JOBS}]."),
+        click.option("--timeout", type=float, help="Seconds to wait for one reply [default 60]."),
+        click.option("--cache", type=click.Path(dir_okay=False, path_type=Path),
+                     help="SQLite cache of requests and replies [default: the user cache directory]."),
+        click.option("--prompt", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Your own prompt file (format: templates/refine_prompt.md)."),
+        click.option("--max-requests", type=click.IntRange(0), help="Send at most this many requests."),
+        click.option("--max-cost", type=float, help="Stop before the estimated cost (USD) would exceed this."),
+        click.option("--price-in", type=float, help="USD per million input tokens, to report cost."),
+        click.option("--price-out", type=float, help="USD per million output tokens, to report cost."),
+        click.option("-v", "--verbose", is_flag=True, help="List every dropped LLM card with the reason."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+LLM_SETTINGS = ("model", "base_url", "api_key", "jobs", "timeout", "cache", "prompt", "max_requests", "max_cost",
+                "price_in", "price_out")
+
+
+def _llm_config(settings: dict):
+    from deckgen.config import resolve
+
+    return resolve({name: settings.get(name) for name in LLM_SETTINGS})
 
 
 @click.group()
@@ -136,7 +194,9 @@ def cli() -> None:
     help="Extra dictionary of AI terms (TERM<TAB>中文<TAB>English), added to the shipped one. Repeatable.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be added, updated, kept and removed; write nothing.")
-def build(inputs, output, decks_dir, root_deck, terms, dry_run) -> None:
+@click.option("--llm", is_flag=True, help="Let a chat model rewrite the cards (needs an API key or --base-url).")
+@llm_options
+def build(inputs, output, decks_dir, root_deck, terms, dry_run, llm, verbose, **settings) -> None:
     """Build deck files and an Anki package from article files.
 
     INPUTS are files, folders (searched for .txt and .md) or - for standard input.
@@ -147,14 +207,18 @@ def build(inputs, output, decks_dir, root_deck, terms, dry_run) -> None:
     Examples:
         deckgen build examples/ -o papers.apkg
         deckgen build articles/ --dry-run     # what would change, writes nothing
+        deckgen build articles/ --llm --model deepseek-chat --base-url https://api.deepseek.com/v1
     """
     from deckgen.build import build as run_build
 
     try:
-        result = run_build(inputs, output, decks_dir, root_deck, tuple(terms), progress=_progress, dry_run=dry_run)
+        config = _llm_config(settings) if llm else None
+        result = run_build(
+            inputs, output, decks_dir, root_deck, tuple(terms), progress=_progress, dry_run=dry_run, llm=config
+        )
     except DeckgenError as exc:
         raise click.ClickException(str(exc)) from exc
-    _summary(result)
+    _summary(result, verbose)
 
 
 @cli.command()
@@ -176,3 +240,69 @@ def package(output, decks_dir, root_deck) -> None:
     except DeckgenError as exc:
         raise click.ClickException(str(exc)) from exc
     _summary(result)
+
+
+@cli.command()
+@output_options
+@llm_options
+def refine(output, decks_dir, root_deck, verbose, **settings) -> None:
+    """Let a chat model rewrite the cards of existing deck files.
+
+    Re-reads the articles each deck file lists under `sources:` and merges the
+    grounded LLM cards in, with the same edit-safety as `build`.
+
+    \b
+    Example:
+        OPENAI_API_KEY=... deckgen refine --decks-dir decks -o papers.apkg
+    """
+    from deckgen.build import build as run_build
+    from deckgen.build import deck_sources
+
+    try:
+        found, missing = deck_sources(decks_dir)
+        for path in missing:
+            click.echo(f"warning: {path} (listed in a deck file) is gone; its deck keeps its cards", err=True)
+        if not found:
+            raise click.ClickException(
+                f"no article files to refine: the deck files in {decks_dir} list none that exist. "
+                "Run `deckgen build ARTICLES... --llm` instead."
+            )
+        config = _llm_config(settings)
+        result = run_build(found, output, decks_dir, root_deck, progress=_progress, llm=config)
+    except DeckgenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _summary(result, verbose)
+
+
+@cli.group()
+def cache() -> None:
+    """The SQLite cache of LLM requests and replies."""
+
+
+@cache.command("stats")
+@click.option("--cache", "path", type=click.Path(dir_okay=False, path_type=Path), help="Cache file [default: user cache dir].")
+def cache_stats(path) -> None:
+    """How many replies are cached, their tokens, and where the file is."""
+    from deckgen.cache import ResponseCache, default_cache_path
+
+    store = ResponseCache(path or default_cache_path())
+    stats = store.stats()
+    store.close()
+    click.echo(f"{stats.path}")
+    click.echo(f"{stats.responses} cached replies, {stats.size_bytes / 1024:.0f} KiB, "
+               f"tokens in {stats.tokens_in:,} / out {stats.tokens_out:,}")
+    for model, count in sorted(stats.by_model.items()):
+        click.echo(f"  {model}: {count}")
+
+
+@cache.command("clear")
+@click.option("--cache", "path", type=click.Path(dir_okay=False, path_type=Path), help="Cache file [default: user cache dir].")
+@click.confirmation_option(prompt="Delete every cached LLM reply?")
+def cache_clear(path) -> None:
+    """Delete every cached reply (the next --llm run asks the model again)."""
+    from deckgen.cache import ResponseCache, default_cache_path
+
+    store = ResponseCache(path or default_cache_path())
+    count = store.clear()
+    store.close()
+    click.echo(f"Deleted {count} cached replies from {store.path}")

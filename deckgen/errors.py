@@ -15,3 +15,11 @@ class DeckFileError(DeckgenError):
 
 class TemplateError(DeckgenError):
     """A missing or broken file in templates/."""
+
+
+class ConfigError(DeckgenError):
+    """LLM settings that are missing or wrong."""
+
+
+class LLMError(DeckgenError):
+    """A request or reply that could not be turned into cards; the article keeps its rule-based cards."""

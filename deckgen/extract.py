@@ -39,6 +39,13 @@ _TERMINAL = re.compile(r"[。！？!?；;…]$")
 _CHATTY = re.compile(
     r"想象一下|试想|假设你|你是|你会|你该|我们今天|让我们|各位|俗话说|还等什么|别担心|快来|不是我|我就|你想|你可以"
 )
+# Text planted in an article to steer a language model: never a card, whether rules or a model wrote it.
+PLANTED_INSTRUCTION = re.compile(
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|prompts?|rules)|"
+    r"disregard (?:the )?(?:previous|above|system)|system prompt|you are now|"
+    r"忽略(?:之前|以上|上述|前面|先前|所有)|无视(?:之前|以上|上述|前面)|系统提示|提示词注入|现在你是",
+    re.I,
+)
 _CLAIM_MARKERS = re.compile(
     r"表明|发现|证明|证实|显示|揭示|优于|超越|超过|提出|核心|关键|旨在|引入|采用|利用|解决|导致|取决于|使得|"
     r"提升|提高|降低|减少|缩短|实现|避免|保持|依赖|瓶颈|局限|不足|优势|相比|区分|平衡|约束|权衡|一次性|"
@@ -71,7 +78,7 @@ def split_sentences(paper: Paper) -> list[Sentence]:
                 continue
             for raw in _SENTENCE.findall(paragraph):
                 text = raw.strip()
-                if len(text) >= 8:
+                if len(text) >= 8 and not PLANTED_INSTRUCTION.search(text):
                     out.append(Sentence(text, len(out), previous))
                     previous = text
     return out

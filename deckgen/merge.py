@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deckgen.deckfile import write_atomic
 from deckgen.extract import anchor_text, card_id
-from deckgen.model import Card, Deck
+from deckgen.model import LLM_KIND, Card, Deck
 
 STATE_FILE = ".deckgen-state.json"
 STALE_TAG = "deckgen::stale"
@@ -160,14 +160,18 @@ def pair_reworded(old: list[Card], new: list[Card]) -> dict[str, Card]:
     return pairs
 
 
-def merge(fresh: Deck, existing: Deck | None, state: State) -> tuple[Deck, DeckChanges, list[Card]]:
+def merge(
+    fresh: Deck, existing: Deck | None, state: State, llm_refreshed: bool = False
+) -> tuple[Deck, DeckChanges, list[Card]]:
     """Fresh extraction into the user's deck file. Returns the new deck, what changed, and stale cards.
 
     - a card the user edited keeps the user's text; one they added by hand is kept as is;
     - a card the user deleted stays deleted (its id goes into the deck file's `deleted:` list);
     - an unedited card takes the article's current wording, keeping its id even if the sentence changed;
     - an unedited card whose fact is gone leaves the file (returned as stale, to tag in Anki);
-      an edited one stays, tagged deckgen::stale.
+      an edited one stays, tagged deckgen::stale;
+    - LLM cards are only re-examined when this run asked the model again (`llm_refreshed`): a build
+      without --llm, or one whose request failed, keeps them as they are.
     """
     changes = DeckChanges(fresh.paper, new_file=existing is None)
     if existing is None:
@@ -186,7 +190,11 @@ def merge(fresh: Deck, existing: Deck | None, state: State) -> tuple[Deck, DeckC
     fresh_by_id = {c.id: c for c in fresh.cards}
     taken = in_file | set(deleted)
     unclaimed = [c for c in fresh.cards if c.id not in taken]
-    ours_missing = [c for c in existing.cards if state.generated(c.id) and c.id not in fresh_by_id]
+
+    def refreshed(card: Card) -> bool:
+        return bool(state.generated(card.id)) and (llm_refreshed or card.kind != LLM_KIND)
+
+    ours_missing = [c for c in existing.cards if refreshed(c) and c.id not in fresh_by_id]
     reworded = pair_reworded(ours_missing, unclaimed)
     claimed = {c.id for c in reworded.values()}
     # a reworded version of a card the user deleted stays deleted too
@@ -196,11 +204,10 @@ def merge(fresh: Deck, existing: Deck | None, state: State) -> tuple[Deck, DeckC
     cards: list[Card] = []
     stale: list[Card] = []
     for card in existing.cards:
-        generated = state.generated(card.id)
-        if not generated:
-            cards.append(card)  # the user's own card, or one from before deckgen kept state: never touched
+        if not refreshed(card):
+            cards.append(card)  # the user's own card, one deckgen has no record of, or an LLM card not re-asked
             continue
-        edited = content_hash(card) != generated
+        edited = content_hash(card) != state.generated(card.id)
         now_extracted = fresh_by_id.get(card.id) or reworded.get(card.id)
         if now_extracted is not None:
             now_extracted = replace(now_extracted, id=card.id)

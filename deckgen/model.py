@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 CARD_TYPES = ("qa", "term", "cloze")
+LLM_KIND = "llm"  # the kind (and tag) of cards written by the refine stage; rule-based kinds are the others
 
 
 @dataclass
@@ -54,7 +55,7 @@ class Card:
 
     id: str
     type: str  # one of CARD_TYPES
-    kind: str  # term | definition | figure | claim | custom
+    kind: str  # term | definition | figure | claim | name | count | custom | llm
     front: str = ""
     back: str = ""
     text: str = ""
