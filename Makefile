@@ -14,3 +14,4 @@ example:
 
 bench:
 	.venv/bin/python bench/bench_build.py
+	.venv/bin/python bench/bench_llm.py

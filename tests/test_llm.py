@@ -318,3 +318,12 @@ def test_key_is_not_in_the_request_log(tmp_path, server):
     llm_build(tmp_path, server.url)
     dump = "\n".join(sqlite3.connect(tmp_path / "cache.sqlite").iterdump())
     assert KEY not in dump and "QM9" in dump
+
+
+def test_an_interrupted_run_resumes_from_the_cache(tmp_path, server):
+    articles = write_articles(tmp_path / "articles", count=3)
+    first = llm_build(tmp_path, server.url, "--max-requests", "2", "--jobs", "1", articles=articles)
+    assert "stopped early" in first and len(server.requests) == 2
+    second = llm_build(tmp_path, server.url, articles=articles)
+    assert "LLM: 1 requests, 2 from the cache" in second and len(server.requests) == 3
+    assert all(any(c["kind"] == "llm" for c in deck_cards(tmp_path, name)) for name in ("GraphNet", "TabFormer", "AudioLM"))
