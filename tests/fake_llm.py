@@ -106,8 +106,9 @@ class FakeLLM:
                     self._send(404, b'{"error": {"message": "not found"}}')
                     return
                 kind = step[0]
-                if kind == "status":  # ("status", 429, {"Retry-After": "1"})
-                    self._send(step[1], json.dumps({"error": {"message": f"fake {step[1]}"}}).encode(), step[2])
+                if kind == "status":  # ("status", 429, {"Retry-After": "1"}[, "error message"])
+                    message = step[3] if len(step) > 3 else f"fake {step[1]}"
+                    self._send(step[1], json.dumps({"error": {"message": message}}).encode(), step[2])
                     return
                 if kind == "stall":  # ("stall", seconds): longer than the client waits
                     time.sleep(step[1])

@@ -327,3 +327,11 @@ def test_an_interrupted_run_resumes_from_the_cache(tmp_path, server):
     second = llm_build(tmp_path, server.url, articles=articles)
     assert "LLM: 1 requests, 2 from the cache" in second and len(server.requests) == 3
     assert all(any(c["kind"] == "llm" for c in deck_cards(tmp_path, name)) for name in ("GraphNet", "TabFormer", "AudioLM"))
+
+
+def test_a_server_without_json_mode_is_asked_again_in_plain_text(tmp_path, server):
+    server.script.append(("status", 400, {}, "response_format json_object is not supported by this model"))
+    llm_build(tmp_path, server.url)
+    assert len(server.requests) == 2
+    assert "response_format" in server.requests[0] and "response_format" not in server.requests[1]
+    assert any(c["kind"] == "llm" for c in deck_cards(tmp_path))
