@@ -29,6 +29,9 @@ class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitt
     pass
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present: ~10x faster
+
+
 def _str(dumper: yaml.SafeDumper, value: str):
     style = "|" if "\n" in value or len(value) > 60 else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
@@ -117,7 +120,7 @@ def _card_from_dict(raw: Any, where: str) -> Card:
 
 def parse_deck(text: str, name: str) -> Deck:
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark else ""

@@ -36,6 +36,7 @@ class State:
 
     cards: dict[str, dict] = field(default_factory=dict)
     models: dict[str, dict] = field(default_factory=dict)  # note type id: {hash, updated}, like cards
+    _by_paper: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, decks_dir: Path) -> State:
@@ -52,12 +53,23 @@ class State:
         text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=0)
         write_atomic(Path(decks_dir) / STATE_FILE, text)
 
+    def written_for(self, paper: str) -> list[str]:
+        """Ids of the cards deckgen generated for `paper` (indexed once: a build asks for every paper)."""
+        if self._by_paper is None:
+            self._by_paper = {}
+            for known, entry in self.cards.items():
+                if entry.get("generated"):
+                    self._by_paper.setdefault(entry.get("paper", ""), []).append(known)
+        return [i for i in self._by_paper.get(paper, []) if self.cards.get(i, {}).get("generated")]
+
     def generated(self, known: str) -> str | None:
         return self.cards.get(known, {}).get("generated")
 
     def remember_generated(self, paper: str, card: Card) -> None:
         entry = self.cards.setdefault(card.id, {})
         entry.update(paper=paper, generated=content_hash(card), kind=card.kind, type=card.type, source=card.source)
+        if self._by_paper is not None and card.id not in self._by_paper.setdefault(paper, []):
+            self._by_paper[paper].append(card.id)
 
     def forgotten_card(self, known: str) -> Card:
         """Enough of a card deckgen wrote and the user deleted to recognise it when it is reworded."""
@@ -182,8 +194,8 @@ def merge(
 
     in_file = {c.id for c in existing.cards}
     deleted = [i for i in existing.deleted if i not in in_file]  # pasting a card back undeletes it
-    for known, entry in state.cards.items():
-        if entry.get("paper") == existing.paper and entry.get("generated") and known not in in_file and known not in deleted:
+    for known in state.written_for(existing.paper):
+        if known not in in_file and known not in deleted:
             deleted.append(known)  # deckgen wrote it and it is gone from the file: the user deleted it
             changes.deleted_by_user.append(known)
 
