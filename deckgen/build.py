@@ -130,7 +130,8 @@ def build(
         if llm is not None:
             refiner = Refiner(llm)
             try:
-                fresh = refiner.refine(list(zip(papers, fresh, strict=True)), progress)
+                established = frozenset(c.id for _, d in existing.values() for c in d.cards)
+                fresh = refiner.refine(list(zip(papers, fresh, strict=True)), progress, established)
             finally:
                 refiner.close()
             report = refiner.report

@@ -166,25 +166,25 @@ def _strip_markup(text: str) -> str:
     return re.sub(r"\\[A-Za-z]+|\\[()\[\]]", " ", text)  # MathJax commands and delimiters are not terms
 
 
-def combine(rule_cards: list[Card], llm_cards: list[Card]) -> list[Card]:
-    """LLM cards first; a rule-based card that asks the same thing as one of them goes.
+def combine(rule_cards: list[Card], llm_cards: list[Card], established: frozenset[str] = frozenset()) -> list[Card]:
+    """LLM cards first; of a rule-based card and an LLM card asking the same thing, only one stays.
 
-    The same thing: the same answer; or, on the same sentence, the same numbers ("3" and "3 倍"),
-    or a claim/name cloze the model has rewritten.
+    The LLM card wins, unless the rule-based card is `established` (already in the deck file, so
+    perhaps already studied in Anki): its review history is worth more than a better wording.
     """
-    answers = {_norm(answer_of(c)) for c in llm_cards}
-    facts = {(_norm(c.source), _numbers(answer_of(c))) for c in llm_cards}
-    covered_sources = {_norm(c.source) for c in llm_cards}
+    settled = [c for c in rule_cards if c.id in established]
+    llm_cards = [c for c in llm_cards if not any(same_fact(c, r) for r in settled)]
+    return llm_cards + [c for c in rule_cards if c.id in established or not any(same_fact(c, m) for m in llm_cards)]
 
-    def duplicate(card: Card) -> bool:
-        source, numbers = _norm(card.source), _numbers(answer_of(card))
-        return (
-            _norm(answer_of(card)) in answers
-            or (bool(numbers) and (source, numbers) in facts)
-            or (card.kind in ("claim", "name") and source in covered_sources)
-        )
 
-    return llm_cards + [c for c in rule_cards if not duplicate(c)]
+def same_fact(a: Card, b: Card) -> bool:
+    """The same answer; or, on the same sentence, the same numbers ("3" and "3 倍") or a rewritten claim."""
+    if _norm(answer_of(a)) == _norm(answer_of(b)):
+        return True
+    if _norm(a.source) != _norm(b.source):
+        return False
+    numbers = _numbers(answer_of(a))
+    return (bool(numbers) and numbers == _numbers(answer_of(b))) or bool({a.kind, b.kind} & {"claim", "name"})
 
 
 def _numbers(text: str) -> frozenset[str]:
@@ -372,8 +372,16 @@ class Refiner:
             return cards
         raise AssertionError("unreachable")
 
-    def refine(self, papers: list[tuple[Paper, Deck]], progress: Progress = lambda items, label: items) -> list[Deck]:
-        """Each paper's deck with grounded LLM cards in front; on failure, its rule-based cards unchanged."""
+    def refine(
+        self,
+        papers: list[tuple[Paper, Deck]],
+        progress: Progress = lambda items, label: items,
+        established: frozenset[str] = frozenset(),
+    ) -> list[Deck]:
+        """Each paper's deck with grounded LLM cards in front; on failure, its rule-based cards unchanged.
+
+        `established`: ids already in deck files, kept over an LLM card asking the same thing.
+        """
         jobs: list[_Job] = []
         for paper, deck in papers:
             article = "\n".join(p for a in paper.articles for p in a.paragraphs)
@@ -409,7 +417,8 @@ class Refiner:
                     grounded[result.id] = result
             self.report.kept += len(grounded)
             self.report.refined.add(deck.paper)
-            out.append(Deck(deck.paper, combine(deck.cards, list(grounded.values())), deck.title, deck.links, deck.sources))
+            cards = combine(deck.cards, list(grounded.values()), established)
+            out.append(Deck(deck.paper, cards, deck.title, deck.links, deck.sources))
         self.report.stopped = self.budget.stopped
         self.report.cost = self.budget.priced(self.report.tokens_in, self.report.tokens_out)
         return out
