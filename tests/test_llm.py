@@ -355,3 +355,14 @@ def test_cards_already_studied_are_not_replaced_by_llm_cards(tmp_path, server, a
     assert rule_ids <= {c["id"] for c in cards}
     assert any(c["kind"] == "llm" for c in cards)  # the model still adds what the rules did not ask
     assert sum("{{c1::23.5%}}" in (c.get("text") or "") for c in cards) == 1
+
+
+def test_a_prompt_of_your_own(tmp_path, server):
+    mine = tmp_path / "prompt.md"
+    mine.write_text("只写关于 $paper 的卡片,回复 JSON。\n=== user ===\n<article>\n$article\n</article>\n", encoding="utf-8")
+    llm_build(tmp_path, server.url, "--prompt", str(mine))
+    assert server.requests[0]["messages"][0]["content"] == "只写关于 GraphNet 的卡片,回复 JSON。"
+    mine.write_text("no marker here: $article", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["build", str(tmp_path / "articles"), "--llm", "--base-url", server.url,
+                                      "--prompt", str(mine), "--cache", str(tmp_path / "c.sqlite")])
+    assert result.exit_code == 1 and "=== user ===" in result.output and "Traceback" not in result.output
