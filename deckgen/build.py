@@ -19,8 +19,8 @@ from deckgen.extract import extract
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, combine
 from deckgen.merge import DeckChanges, State, ensure_ids, merge
-from deckgen.model import LLM_KIND, Deck, Skipped
-from deckgen.package import DEFAULT_ROOT_DECK, model_fingerprints, write_package
+from deckgen.model import DEFAULT_ROOT_DECK, LLM_KIND, Deck, Skipped
+from deckgen.package import model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
 
 T = TypeVar("T")

@@ -10,8 +10,7 @@ import click
 from deckgen import __version__
 from deckgen.config import DEFAULT_JOBS, DEFAULT_MODEL
 from deckgen.errors import DeckgenError
-from deckgen.merge import STALE_TAG
-from deckgen.package import DEFAULT_ROOT_DECK
+from deckgen.model import DEFAULT_ROOT_DECK, STALE_TAG
 
 DEFAULT_OUTPUT = "decks.apkg"
 DEFAULT_DECKS_DIR = "decks"

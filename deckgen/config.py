@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from deckgen.errors import ConfigError
 
 CONFIG_FILE = "deckgen.yaml"
@@ -54,6 +52,7 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     path = path or config_path()
     if not path.exists():
         return {}
+    import yaml  # here, not at import: `deckgen --help` stays fast
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:

@@ -11,12 +11,11 @@ from typing import Any
 import yaml
 
 from deckgen.errors import DeckFileError
-from deckgen.model import CARD_TYPES, Card, Deck
+from deckgen.model import CARD_TYPES, CLOZE_DELETION, Card, Deck
 
 FIELDS = {"qa": ("front", "back"), "term": ("front", "back"), "cloze": ("text",)}
 CARD_KEYS = {"id", "type", "kind", "front", "back", "text", "extra", "source", "tags"}
 DECK_KEYS = {"paper", "title", "links", "sources", "cards", "deleted"}
-_CLOZE = re.compile(r"\{\{c\d+::.+?\}\}", re.S)
 
 
 def slug(name: str) -> str:
@@ -100,7 +99,7 @@ def _card_from_dict(raw: Any, where: str) -> Card:
     for name in ("front", "back", "text", "extra", "source", "id", "kind"):
         if raw.get(name) is not None and not isinstance(raw[name], (str, int, float)):
             raise DeckFileError(f"{where}.{name}: must be text")
-    if kind_of_card == "cloze" and not _CLOZE.search(raw["text"]):
+    if kind_of_card == "cloze" and not CLOZE_DELETION.search(raw["text"]):
         raise DeckFileError(f"{where}.text: a cloze card needs a deletion such as {{{{c1::answer}}}}")
     tags = raw.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):

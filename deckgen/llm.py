@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from string import Template
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from deckgen.cache import ResponseCache, default_cache_path, request_key
 from deckgen.config import LLMConfig
 from deckgen.errors import ConfigError, LLMError
 from deckgen.extract import PLANTED_INSTRUCTION, anchor_text, card_id, tag_for
-from deckgen.model import LLM_KIND, Card, Deck, Paper
+from deckgen.model import CLOZE_DELETION, LLM_KIND, Card, Deck, Paper
 from deckgen.resources import templates_dir
 
 T = TypeVar("T")
@@ -31,12 +32,11 @@ Progress = Callable[[list[T], str], Iterable[T]]
 
 USER_MARKER = "=== user ==="
 MAX_ANSWER = 80  # characters: "answers short" — one fact, not a paragraph
-_CLOZE = re.compile(r"\{\{c\d+::(.+?)(?:::[^}]*)?\}\}", re.S)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-+.][A-Za-z0-9]+)*")
 def _norm(text: str) -> str:
     """For "is this in the article": width, case, spacing and punctuation do not count."""
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).lower())
+    return anchor_text(unicodedata.normalize("NFKC", text))
 
 
 # ---------------------------------------------------------------- prompt
@@ -117,7 +117,7 @@ def parse_reply(text: str) -> list[dict[str, Any]]:
 
 
 def answer_of(card: Card) -> str:
-    return " ".join(_CLOZE.findall(card.text)) if card.type == "cloze" else card.back
+    return " ".join(CLOZE_DELETION.findall(card.text)) if card.type == "cloze" else card.back
 
 
 def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
@@ -129,7 +129,7 @@ def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
     if any(v is not None and not isinstance(v, str) for v in fields.values()):
         return "a field is not text"
     front, back, text, source = ((fields[k] or "").strip() for k in ("front", "back", "text", "source"))
-    if kind == "cloze" and not _CLOZE.search(text):
+    if kind == "cloze" and not CLOZE_DELETION.search(text):
         return "a cloze card without a {{c1::…}} deletion"
     if kind != "cloze" and not (front and back):
         return "a question or answer is missing"
@@ -140,13 +140,12 @@ def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
         return f"the answer is longer than {MAX_ANSWER} characters"
     if PLANTED_INSTRUCTION.search(" ".join((card.front, card.back, card.text, source))):
         return "it repeats an instruction planted in the article"
-    article_norm = _norm(article)
-    article_numbers = set(_NUMBER.findall(_plain_numbers(article)))
+    article_norm, article_numbers = _article_index(article)
     if len(_norm(source)) < 6:
         return "no source sentence"
     if _norm(source) not in article_norm:
         return "its source sentence is not in the article"
-    for number in _NUMBER.findall(_plain_numbers(" ".join((card.front, card.back, _CLOZE.sub(r"\1", card.text))))):
+    for number in _NUMBER.findall(_plain_numbers(" ".join((card.front, card.back, CLOZE_DELETION.sub(r"\1", card.text))))):
         if number not in article_numbers:
             return f"the number {number} is not in the article"
     for term in _LATIN.findall(_strip_markup(answer)):
@@ -155,6 +154,12 @@ def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
     card.id = card_id(paper, LLM_KIND, anchor_text(source) + "|" + anchor_text(answer))
     card.tags = ["deckgen", tag_for(paper), LLM_KIND]
     return card
+
+
+@lru_cache(maxsize=4)
+def _article_index(article: str) -> tuple[str, frozenset[str]]:
+    """What grounding looks cards up in, computed once per article rather than once per card."""
+    return _norm(article), frozenset(_NUMBER.findall(_plain_numbers(article)))
 
 
 def _plain_numbers(text: str) -> str:
@@ -319,7 +324,6 @@ class Budget:
 @dataclass
 class _Job:
     paper: str
-    article: str
     messages: list[dict[str, str]]
 
 
@@ -382,13 +386,13 @@ class Refiner:
 
         `established`: ids already in deck files, kept over an LLM card asking the same thing.
         """
+        paragraphs = {deck.paper: [p for a in paper.articles for p in a.paragraphs] for paper, deck in papers}
         jobs: list[_Job] = []
-        for paper, deck in papers:
-            article = "\n".join(p for a in paper.articles for p in a.paragraphs)
-            for chunk in chunk_article([p for a in paper.articles for p in a.paragraphs], self.config.chunk_chars):
+        for _, deck in papers:
+            for chunk in chunk_article(paragraphs[deck.paper], self.config.chunk_chars):
                 chunk_norm = _norm(chunk)
                 candidates = [c for c in deck.cards if _norm(c.source) and _norm(c.source) in chunk_norm]
-                jobs.append(_Job(deck.paper, article, self.prompt.messages(deck.paper, chunk, candidates[:40])))
+                jobs.append(_Job(deck.paper, self.prompt.messages(deck.paper, chunk, candidates[:40])))
         replies: dict[str, list[dict[str, Any]]] = {deck.paper: [] for _, deck in papers}
         failed: dict[str, str] = {}
         with ThreadPoolExecutor(max_workers=self.config.jobs) as pool:
@@ -402,12 +406,12 @@ class Refiner:
                 except LLMError as exc:
                     failed.setdefault(job.paper, str(exc))
         out = []
-        for paper, deck in papers:
+        for _, deck in papers:
             if deck.paper in failed:
                 self.report.fallbacks.append((deck.paper, failed[deck.paper]))
                 out.append(deck)
                 continue
-            article = "\n".join(p for a in paper.articles for p in a.paragraphs)
+            article = "\n".join(paragraphs[deck.paper])
             grounded: dict[str, Card] = {}
             for raw in replies[deck.paper]:
                 result = ground(raw, deck.paper, article)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deckgen.deckfile import write_atomic
 from deckgen.extract import anchor_text, card_id
-from deckgen.model import LLM_KIND, Card, Deck
+from deckgen.model import LLM_KIND, STALE_TAG, Card, Deck
 
 STATE_FILE = ".deckgen-state.json"
-STALE_TAG = "deckgen::stale"
 # How alike two supporting sentences must be (character bigrams, numbers masked) for a card whose
 # sentence was reworded to keep its id. Below it, the fact counts as gone and a new one as added.
 SAME_FACT = 0.6
@@ -86,13 +84,12 @@ class State:
             self.models[model_id] = _restamp(self.models.get(model_id, {}), digest, now)
         return {model_id: self.models[model_id]["updated"] for model_id in fingerprints}
 
-    def stamp(self, deck: Deck, now: int | None = None) -> None:
+    def stamp(self, deck: Deck, now: int) -> None:
         """Set each card's modification time: when its content last changed, never the export time.
 
         Anki's import updates a note only when the package's copy is newer, so an unchanged card never
         overwrites what the user edited inside Anki, and a changed one always updates.
         """
-        now = int(time.time()) if now is None else now
         for card in deck.cards:
             entry = self.cards.setdefault(card.id, {"paper": deck.paper})
             entry.update(_restamp(entry, content_hash(card), now))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 CARD_TYPES = ("qa", "term", "cloze")
+DEFAULT_ROOT_DECK = "AI Papers"
+STALE_TAG = "deckgen::stale"  # on notes whose fact left the article: the user deletes them in Anki
+# A cloze deletion {{c1::answer}} or {{c1::answer::hint}}; group 1 is the answer.
+CLOZE_DELETION = re.compile(r"\{\{c\d+::(.+?)(?:::[^}]*)?\}\}", re.S)
 LLM_KIND = "llm"  # the kind (and tag) of cards written by the refine stage; rule-based kinds are the others
 
 

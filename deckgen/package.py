@@ -14,7 +14,7 @@ import genanki
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
-from deckgen.model import Card, Deck
+from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck
 from deckgen.resources import read_template
 
 # Fixed model ids: Anki matches note types by id, so these must never change.
@@ -26,7 +26,6 @@ CLOZE_MODEL_ID = 1607392321
 QA_FIELDS = ["Front", "Back", "Source", "Paper"]
 CLOZE_FIELDS = ["Text", "Extra", "Source", "Paper"]
 
-DEFAULT_ROOT_DECK = "AI Papers"
 
 
 def _fields(names: list[str]) -> list[dict]:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from deckgen.build import DecksBusy, build, decks_lock
 from deckgen.cli import cli
-from deckgen.merge import STALE_TAG
+from deckgen.model import STALE_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 
