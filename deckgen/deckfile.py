@@ -71,13 +71,24 @@ def dump_deck(deck: Deck) -> str:
     return header + yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
 
 
+def replace_with(tmp: str, path: Path) -> None:
+    """Move a finished temporary file into place, with the mode a plain open() would have given it.
+
+    mkstemp creates files readable by their owner only; a deck file or package is the user's document.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        replace_with(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

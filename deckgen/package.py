@@ -14,6 +14,7 @@ import genanki
 from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
+from deckgen.deckfile import replace_with
 from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck
 from deckgen.resources import read_template
 
@@ -157,7 +158,7 @@ def write_package(
     os.close(fd)
     try:
         _Package(anki_decks, model_updated).write_to_file(tmp, timestamp=time.time())
-        os.replace(tmp, output)
+        replace_with(tmp, output)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

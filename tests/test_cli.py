@@ -195,3 +195,21 @@ def test_a_crash_while_writing_leaves_the_previous_files_whole(tmp_path):
         write_package([broken], apkg)
     assert apkg.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "work") == ["x.apkg", "x.yaml"]  # no temporary files left behind
+
+
+def test_written_files_get_the_usual_permissions(tmp_path, examples_dir):
+    import os
+    import stat
+
+    from deckgen.deckfile import write_atomic
+
+    umask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "x.yaml", "paper: X\n")
+        out = tmp_path / "o.apkg"
+        result = run("build", str(examples_dir), "-o", str(out), "--decks-dir", str(tmp_path / "d"))
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 0
+    for path in (tmp_path / "x.yaml", out, *(tmp_path / "d").glob("*.yaml")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
