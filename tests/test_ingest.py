@@ -4,8 +4,9 @@ import codecs
 
 import pytest
 
+from deckgen.dedupe import dedupe
 from deckgen.errors import InputError
-from deckgen.ingest import decode, dedupe, identify_paper, ingest, parse_text, split_glued_heading, to_mathjax
+from deckgen.ingest import decode, identify_paper, ingest, parse_text, split_glued_heading, to_mathjax
 from deckgen.model import Article
 
 CHINESE = "研究者提出了一种新的注意力机制,把计算复杂度从平方降低到线性。"
