@@ -22,6 +22,8 @@ class Article:
     paragraphs: list[str]
     links: list[str] = field(default_factory=list)
     paper_title: str | None = None
+    # Indices into `paragraphs` of section headings: context for the cards below them, never card text.
+    headings: set[int] = field(default_factory=set)
 
     @property
     def text(self) -> str:
@@ -84,3 +86,6 @@ class Deck:
     links: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)  # ids the user deleted: never re-added by a rebuild
+    # Fresh extraction only, never stored: how many rule-based cards the paper deserves. A rebuild adds new
+    # candidates (best first) only into the room the cards already in the deck file leave. None: no limit.
+    budget: int | None = None
