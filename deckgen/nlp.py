@@ -65,3 +65,28 @@ def idf(word: str) -> float:
 def specificity(word: str) -> float:
     """How topic-specific a Chinese word is: rare, longer words score higher."""
     return idf(word) * math.log(1 + len(word))
+
+
+# Word classes (jieba.posseg flags) that may not open or close a noun phrase such as a term's Chinese name.
+_NOT_FIRST = ("v", "p", "d", "c", "r", "u", "m", "q", "f", "y", "e", "o", "z")
+_NOUN_LAST = ("n", "vn", "an", "j", "l", "eng", "nz", "ng", "g")
+
+
+def is_noun_phrase(text: str, vocab: Vocabulary) -> bool:
+    """True when a short CJK run reads as a noun phrase (a term's name), not a clause ('问题的症结不在于计算量')."""
+    if text in vocab.forms:
+        return True
+    _jieba(vocab)
+    import jieba.posseg
+
+    pairs = [(p.word, p.flag) for p in jieba.posseg.lcut(text, HMM=True)]
+    if not pairs or len(text) > 14:
+        return False
+    first, last = pairs[0][1], pairs[-1][1]
+    if "的" in text[1:-1] and last.startswith(_NOUN_LAST) and len(text) <= 12:
+        return True  # a modifier with 的 before a noun: 带线性偏置的注意力
+    if pairs[0][1].startswith(_NOT_FIRST) and not first.startswith("vn"):
+        return False
+    if any(flag.startswith(("v", "d", "p", "c")) and not flag.startswith("vn") for _, flag in pairs[1:-1]) and len(pairs) > 3:
+        return False
+    return last.startswith(_NOUN_LAST) or last in {"vn"}

@@ -6,6 +6,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from genanki.apkg_col import APKG_COL
 from genanki.apkg_schema import APKG_SCHEMA
 
 from deckgen.deckfile import replace_with
-from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck
+from deckgen.model import CLOZE_DELETION, DEFAULT_ROOT_DECK, Card, Deck
 from deckgen.resources import read_template
 
 # Fixed model ids: Anki matches note types by id, so these must never change.
@@ -127,9 +128,28 @@ class _Package(genanki.Package):
             deck.write_to_db(cursor, timestamp, id_gen)
 
 
+def _compact(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text).lower()
+
+
+def shown_source(card: Card) -> str:
+    """The source line only when it adds something: never a verbatim repeat of the sentence just revealed."""
+    visible = CLOZE_DELETION.sub(r"\1", card.text) if card.type == "cloze" else card.front
+    return "" if _compact(card.source) in _compact(visible) else card.source
+
+
+def paper_label(card: Card, paper: str) -> str:
+    """The deck's paper on the card, unless it is the answer (a term card's reverse asks for its front)."""
+    answers = [m.group(1) for m in CLOZE_DELETION.finditer(card.text)] if card.type == "cloze" else [card.back]
+    if card.type == "term":
+        answers.append(card.front)
+    key = _compact(paper)
+    return "" if key and any(key in _compact(a) for a in answers) else paper
+
+
 def note_for(card: Card, paper: str, models: dict[str, genanki.Model], modified: float | None = None) -> _Note:
     main = [card.text, card.extra] if card.type == "cloze" else [card.front, card.back]
-    fields = [*main, card.source, paper]
+    fields = [*main, shown_source(card), paper_label(card, paper)]
     tags = [t.replace(" ", "_") for t in card.tags]
     return _Note(
         model=models[card.type],

@@ -79,24 +79,24 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     lora = load(lora_file)
     [edited] = [c for c in lora["cards"] if c.get("front") == "LoRA"]  # the term card: the user adds a note
     edited["back"] += "（我的笔记）"
-    removed_by_user = find(lora, "内在秩")
+    removed_by_user = find(lora, "核心思想")
     lora["cards"].remove(removed_by_user)
     lora["cards"].append({"type": "qa", "front": "LoRA 冻结了什么?", "back": "预训练模型的权重", "tags": ["mine"]})
     save(lora_file, lora)
-    [anki_edited] = anki.notes('"deck:AI Papers::LoRA" "Front:intrinsic rank"')
-    anki_edited["Back"] = "内在秩（在 Anki 里改的）"
+    [anki_edited] = anki.notes('"deck:AI Papers::DDPM" "Front:DDPM"')
+    anki_edited["Back"] = "去噪扩散概率模型（在 Anki 里改的）"
     anki.col.update_note(anki_edited)
     anki.col.remove_notes([first[removed_by_user["id"]]["id"]])  # and deletes it in Anki too
 
     article = articles / "wechat_lora.txt"
     text = article.read_text(encoding="utf-8")
     number_card = find(lora, "{{c1::10000 倍}}")
-    typo_card = find(lora, "给一个 {{c1::175B}}")
+    typo_card = find(lora, "相当甚至更好")
     gone_sentence = "与 Adapter 等方法不同,LoRA 在部署时可以把 $BA$ 直接合并回原权重,因此不会引入任何额外的推理延迟。"
     assert gone_sentence in text
     text = (
         text.replace("10000 倍", "12000 倍")  # a number corrected
-        .replace("光是保存", "光是存储")  # a typo fixed
+        .replace("上的实验发现", "上的实验结果发现")  # a wording fixed
         .replace(gone_sentence, "在 GLUE 基准上,LoRA 的平均得分达到 89.7。")  # a sentence replaced by a new one
     )
     article.write_text(text, encoding="utf-8")
@@ -117,7 +117,7 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     assert mine["id"].startswith("custom-")
     assert [c["back"] for c in after["cards"] if c["id"] == edited["id"]] == [edited["back"]]
     assert find(after, "{{c1::12000 倍}}")["id"] == number_card["id"]
-    assert find(after, "给一个 {{c1::175B}}")["id"] == typo_card["id"] and "存储" in typo_card["text"] + find(after, "给一个")["text"]
+    assert find(after, "相当甚至更好")["id"] == typo_card["id"] and "实验结果发现" in find(after, "相当甚至更好")["text"]
     assert not any("Adapter" in (c.get("source") or "") for c in after["cards"])
     assert any("89.7" in (c.get("text") or "") for c in after["cards"])
 
@@ -130,8 +130,8 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     assert removed_by_user["id"] not in second  # deleted stays deleted
     assert "（我的笔记）" in second[edited["id"]]["fields"][1]
     assert "12000" in second[number_card["id"]]["fields"][0]
-    assert "存储" in second[typo_card["id"]]["fields"][0]
-    assert second[anki_edited.guid]["fields"][1] == "内在秩（在 Anki 里改的）"  # unchanged in the file: Anki edit kept
+    assert "实验结果发现" in second[typo_card["id"]]["fields"][0]
+    assert second[anki_edited.guid]["fields"][1] == "去噪扩散概率模型（在 Anki 里改的）"  # unchanged in the file: Anki edit kept
     assert second[mine["id"]]["fields"][:2] == ["LoRA 冻结了什么?", "预训练模型的权重"]
     stale = [g for g, n in second.items() if STALE_TAG in n["tags"]]
     assert stale and all(g in first and g not in ids for g in stale)
@@ -154,6 +154,7 @@ def test_package_after_hand_edits_updates_in_place(workspace, anki):
     before = snapshot(anki)
     ddpm = decks / "DDPM.yaml"
     doc = load(ddpm)
+    doc["cards"].sort(key=lambda c: c["type"] == "cloze")  # a Q&A card first: the user edits its back
     doc["cards"][0]["back"] = "改过的答案"
     doc["cards"].append({"type": "cloze", "text": "DDPM 的前向过程有 {{c1::1000}} 步。"})
     save(ddpm, doc)
@@ -240,7 +241,7 @@ def test_changed_templates_still_update_existing_notes(workspace, anki, monkeypa
     )
     ddpm = decks / "DDPM.yaml"
     doc = load(ddpm)
-    term = next(c for c in doc["cards"] if c["type"] == "term")
+    term = next(c for c in doc["cards"] if c["kind"] == "term")
     term["back"] += "（新版）"
     save(ddpm, doc)
     run("package", "--decks-dir", str(decks), "-o", str(out))

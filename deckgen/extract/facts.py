@@ -1,0 +1,504 @@
+"""Candidate facts: each sentence's role decides the span a card tests and the card's form (CARDS.md).
+
+Every generator returns Candidates with a score and the rule that made them; `select` chooses among them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from deckgen.extract import figures as fig
+from deckgen.extract.forms import MAX_CLOZE, clauses, cloze_text, widen_to_formula, window
+from deckgen.extract.glossary import Term, initials_spell
+from deckgen.extract.ids import anchor_text, card_id
+from deckgen.extract.rules import roles, skip_rule
+from deckgen.extract.sentences import Sentence
+from deckgen.ingest import LATIN_NAME
+from deckgen.model import Card
+from deckgen.nlp import cjk_words, is_noun_phrase, specificity
+from deckgen.terms import Vocabulary, is_generic_name, name_key
+
+
+@dataclass
+class Candidate:
+    card: Card
+    score: float
+    rule: str  # the rule that made it, for --explain
+    sentence: int = -1  # position of its sentence; -1 for cards not tied to one sentence
+    answer_key: str = ""  # two cards with the same answer ask the same fact
+
+
+@dataclass
+class Context:
+    paper: str
+    vocab: Vocabulary
+    sentences: list[Sentence]
+    title: str = ""
+    terms: list[Term] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # Latin names and term names, longest first
+    mentions: Counter[str] = field(default_factory=Counter)  # name_key -> occurrences in the article
+
+    def is_paper(self, text: str) -> bool:
+        return name_key(text) == name_key(self.paper)
+
+    def names_something(self, text: str) -> bool:
+        """A clause with a name of the article (or a dataset/setting) in it stands on its own."""
+        return any(n in text for n in self.names) or bool(re.search(r"[A-Za-z]{2,}", text))
+
+    def subject_at_start(self, text: str, sent: Sentence | None = None) -> str | None:
+        """The known name a clause opens with (after 而/但/同时 …); 该技术/它 resolved to the name before it."""
+        body = re.sub(r"^(?:而|但|同时|此外|另外|因此|所以|其中|具体来说|具体而言|最终|然后|接着)[，,]?\s*", "", text.strip())
+        known = next((n for n in self.names if re.match(_word(n), body)), None)
+        if known or sent is None or not _PRONOUN.match(body):
+            return known
+        return self.referent(sent)
+
+    def referent(self, sent: Sentence) -> str | None:
+        """What '该机制/这种设计/它' points back to: a component named just before, or the section's name."""
+        for text in (sent.previous, sent.heading):
+            named = [n for n in self.names if n in text and not is_generic_name(n, self.vocab)]
+            if named:
+                return max(named, key=lambda n: (text.rfind(n), len(n)))
+        return None
+
+
+_PRONOUN = re.compile(
+    r"^(?:该|这种|这一|此|这个|这项)(?:技术|机制|方法|模块|设计|模型|框架|策略|操作|过程|结构|网络|算法|思路)|^(?:它|其)"
+)
+_GENERIC_SECTION = re.compile(
+    r"^(?:前言|引言|导语|总结|结语|小结|实验|实验结果|结果|方法|背景|介绍|简介|概述|参考|附录|致谢|讨论|结论|摘要|相关工作|源码|代码|"
+    r"环境|安装|使用|应用|展望|未来|问题|动机|贡献|局限|评估|分析|细节|原理|模型|架构|数据|数据集|训练|推理|部署|目录)"
+)
+_INTRODUCED = re.compile(
+    r"(?:采用|引入|提出|设计|使用|利用|称为|名为|叫做)了?(?:一种|一个|一套|新的)?[“「『]?"
+    r"(?P<name>[\u3400-\u9fffA-Za-z][^，。、；“”「」『』()（）\s]{1,11}?)[”」』]?"
+    r"(?P<kind>技术|机制|方法|策略|模块|设计|架构|框架|损失|网络|算法|结构|操作)"
+)
+
+
+def repeated_terms(sentences: list[Sentence], vocab: Vocabulary, least: int = 3) -> set[str]:
+    """Specific Chinese words the article keeps using (有用性, 成本模型): its own vocabulary, not the field's."""
+    counts: Counter[str] = Counter()
+    for sent in sentences:
+        counts.update(w for w in cjk_words(sent.text, vocab) if len(w) >= 3 or (len(w) == 2 and w in vocab.forms))
+    return {
+        w for w, n in counts.items()
+        if n >= least and w not in _NOT_AN_ANSWER and w not in vocab.forms and specificity(w) >= 12.0 and is_noun_phrase(w, vocab)
+    }
+
+
+def component_names(sentences: list[Sentence], vocab: Vocabulary) -> set[str]:
+    """Parts of the method the article names: its section headings and what it says it introduces."""
+    body = "\n".join(s.text for s in sentences)
+    found: set[str] = set()
+    for heading in {s.heading for s in sentences if s.heading}:
+        name = re.sub(r"^[\d.、\s]+", "", heading).strip()
+        if 2 <= len(name) <= 16 and not _GENERIC_SECTION.match(name) and body.count(name) >= 1 and (
+            re.search(r"[A-Za-z]", name) or is_noun_phrase(name, vocab)
+        ):
+            found.add(name)
+    for m in _INTRODUCED.finditer(body):
+        name = m.group("name").removesuffix("的")
+        bare_repeats = body.count(name) >= 2 and len(name) >= 3
+        found.add(name if bare_repeats else name + m.group("kind"))
+    return {n for n in found if not re.fullmatch(r"[A-Za-z]{1,2}", n)}
+
+
+def _word(name: str) -> str:
+    """A regex for a name as a whole word: a Latin name never matches inside a longer one."""
+    left = r"(?<![A-Za-z0-9])" if name[:1].isascii() else ""
+    right = r"(?![A-Za-z0-9])" if name[-1:].isascii() else ""
+    return left + re.escape(name) + right
+
+
+def _strip_end(text: str) -> str:
+    return text.strip().rstrip("。；;，,：:").strip()
+
+
+def _short_answer(text: str, limit: int = 50) -> str:
+    """An answer cut at a clause boundary, never inside a word."""
+    text = _strip_end(text)
+    if len(text) <= limit:
+        return text
+    out = ""
+    for a, b in clauses(text):
+        piece = text[a:b]
+        if out and len(out) + len(piece) + 1 > limit:
+            break
+        out = f"{out}，{piece}" if out else piece
+    return out if 4 <= len(out) <= limit + 10 else ""
+
+
+# ---------------------------------------------------------------- terms
+
+
+def term_candidates(ctx: Context) -> list[Candidate]:
+    out = []
+    title_keys = {name_key(n) for n in LATIN_NAME.findall(ctx.title or "")}
+    for term in ctx.terms:
+        key = name_key(term.latin)
+        repeated = ctx.mentions[key] >= 2
+        if not (repeated or key in title_keys or ctx.is_paper(term.latin)):
+            continue
+        if is_generic_name(term.latin, ctx.vocab) and key not in title_keys and not ctx.is_paper(term.latin):
+            continue  # LLM -> 大型语言模型: every reader of AI papers knows it
+        chinese, full = term.chinese, term.full
+        if full and initials_spell(term.latin, full) or (not chinese and full):
+            # the reverse (full name -> abbreviation) would spell its own answer: one direction only
+            back = "；".join(p for p in (chinese, full) if p)
+            card = Card(id=card_id(ctx.paper, "termqa", key), type="qa", kind="term", front=term.latin, back=back,
+                        source=term.source)
+        elif chinese:
+            back = "；".join(p for p in (chinese, full) if p)
+            card = Card(id=card_id(ctx.paper, "term", key), type="term", kind="term", front=term.latin, back=back,
+                        source=term.source)
+        else:
+            continue
+        score = 6.0 + min(ctx.mentions[key], 6) / 2 - (2.5 if is_generic_name(term.latin, ctx.vocab) else 0.0)
+        out.append(Candidate(card, score, f"term the article defines and uses {ctx.mentions[key]}x", -1, key))
+    return out
+
+
+# ---------------------------------------------------------------- definitions and patterned questions
+
+_DEFINITION = re.compile(
+    r"^(?P<pre>.{1,30}?)(?P<verb>的核心思想是|的核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|是指|指的是|"
+    r"是一种|是一个|是一类|是一项)(?P<def>.{4,})$"
+)
+_QUESTION_FOR = {
+    "的核心思想是": "{s} 的核心思想是什么？",
+    "的核心是": "{s} 的核心是什么？",
+    "的基本思想是": "{s} 的基本思想是什么？",
+    "的主要思想是": "{s} 的主要思想是什么？",
+    "的思路是": "{s} 的思路是什么？",
+    "的关键在于": "{s} 的关键在于什么？",
+    "的本质是": "{s} 的本质是什么？",
+}
+
+
+def _subject(ctx: Context, pre: str) -> str | None:
+    pre = re.sub(r"^(?:所谓的?|简单来说[，,]?|简而言之[，,]?|其中[，,]?|而|总的来说[，,]?)", "", pre).strip(" “”\"「」，,")
+    if gloss := re.search(r"[（(]([^（()）]+)[)）]$", pre):
+        # 低秩适应(Low-Rank Adaptation,LoRA)的核心思想是…: the subject is the short name in the gloss
+        inside = [p.strip() for p in re.split(r"[,，;；]", gloss.group(1)) if p.strip()]
+        pre = inside[-1] if inside and inside[-1] in ctx.names else pre[: gloss.start()].strip()
+    known = next((n for n in ctx.names if pre.endswith(n) and len(pre) - len(n) <= 4), None)
+    if known:
+        return known
+    if 2 <= len(pre) <= 10 and re.fullmatch(r"[\u3400-\u9fff]+", pre) and is_noun_phrase(pre, ctx.vocab):
+        return pre
+    return None
+
+
+def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    m = _DEFINITION.match(sent.text)
+    if not m:
+        return []
+    subject = _subject(ctx, m.group("pre"))
+    if not subject:
+        return []
+    verb = m.group("verb")
+    core = verb in _QUESTION_FOR
+    definition = (verb[1:] if verb.startswith("是一") else "") + m.group("def")
+    first = clauses(definition)[0]
+    if not core and 6 <= first[1] - first[0] < len(definition.rstrip("。")):
+        definition = definition[first[0] : first[1]]  # 一种 X 的 Y，它…: the definition is the first clause
+    answer = _short_answer(definition)
+    if not answer or len(answer) < 4:
+        return []
+    question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject)
+    card = Card(id=card_id(ctx.paper, "definition", name_key(subject)), type="qa", kind="definition",
+                front=question, back=answer, source=sent.text)
+    score = (10.0 if core else 8.0) + (1.0 if ctx.is_paper(subject) else 0.0)
+    return [Candidate(card, score, f"definition ({verb})", sent.position, name_key(answer))]
+
+
+_BECAUSE = re.compile(r"[，,]\s*(?:因此|所以|从而|因而|故而|于是)[，,]?\s*")
+
+
+def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'S 做了 A，因此 B' -> 为什么 S B？ A (the mechanism behind a property)."""
+    m = _BECAUSE.search(sent.text)
+    if not m:
+        return []
+    before, effect = sent.text[: m.start()], _strip_end(sent.text[m.end() :])
+    spans = clauses(before)
+    if not spans:
+        return []
+    last = before[spans[-1][0] : spans[-1][1]].strip()
+    subject = ctx.subject_at_start(last, sent) or ctx.subject_at_start(before, sent)
+    if not subject:
+        return []
+    cause = _strip_end(last[last.find(subject) + len(subject) :] if subject in last else last)
+    cause = re.sub(r"^(?:但|而|且|由于|因为|是因为)+[，,]?", "", cause).strip()
+    cause = _PRONOUN.sub("", cause).strip()
+    if cause.startswith("的"):
+        return []
+    if not (4 <= len(cause) <= 60 and 3 <= len(effect) <= 30) or re.match(r"^[A-Za-z]", effect):
+        return []
+    if "，" in effect or any(n in effect for n in ctx.names if ctx.is_paper(n)):
+        return []
+    question = f"为什么 {subject} {effect}？"
+    card = Card(id=card_id(ctx.paper, "why", anchor_text(sent.text)), type="qa", kind="claim",
+                front=question, back=cause, source=sent.text)
+    return [Candidate(card, 8.0, "cause and effect (因此/从而)", sent.position, name_key(cause))]
+
+
+_MEANS = re.compile(r"(?P<verb>通过|运用|利用|借助)(?P<means>[^，。；]{3,40}?)(?P<link>来|以|从而|用以|用来|[，,])")
+_CAN = re.compile(r"^(?:能够|可以|就能|便能|能|可|得以|才能)")
+
+
+def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'S 通过 M 来 G' / '通过 M，S 能够 G' / 'S 通过 M，G' -> S 如何 G？ 通过 M."""
+    m = _MEANS.search(sent.text)
+    if not m:
+        return []
+    head, rest = sent.text[: m.start()], sent.text[m.end() :]
+    goal_clause = rest.split("，")[0].split(",")[0]
+    if head.strip(" ，,"):
+        subject = ctx.subject_at_start(head.split("，")[-1], sent) or ctx.subject_at_start(head, sent)
+        if not subject or len(head.split("，")[-1].strip()) > len(subject) + 10:
+            return []
+        goal = goal_clause
+    else:  # the sentence opens with 通过: the subject follows the means
+        subject = ctx.subject_at_start(goal_clause, sent) if m.group("link") in "，," else None
+        if not subject:
+            return []
+        goal = goal_clause[goal_clause.find(subject) + len(subject) :] if subject in goal_clause else goal_clause
+    goal = _strip_end(_CAN.sub("", goal.strip()))
+    if re.search(r"实验|展现|表现|证明|显示|验证", goal + m.group("means")):
+        return []  # an experiment is how the authors showed it, not how the method works
+    goal = re.sub(r"^(实现|达到|完成)了", r"\1", goal).rstrip("了")
+    if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在)", goal):
+        return []
+    question = f"{subject} 如何{goal}？"
+    answer = m.group("verb") + m.group("means").strip()
+    card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text)), type="qa", kind="claim",
+                front=question, back=answer, source=sent.text)
+    return [Candidate(card, 7.5, "means (通过 … 来)", sent.position, name_key(answer))]
+
+
+_UNLIKE = re.compile(r"^(?:与|和|跟)(?P<other>[^，,。]{2,24}?)(?:不同|相比|相较|不一样)(?:的是)?[，,]\s*(?P<rest>[^。]{6,})")
+
+
+def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'与 A 不同，S 做 B' -> S 与 A 有何不同？ B (the key difference from earlier work)."""
+    m = _UNLIKE.match(sent.text)
+    if not m:
+        return []
+    rest = m.group("rest")
+    subject = ctx.subject_at_start(rest, sent)
+    if not subject or _BECAUSE.search(rest):
+        return []
+    answer = _short_answer(rest[rest.find(subject) + len(subject) :].lstrip("的"))
+    if not answer or len(answer) < 6:
+        return []
+    other = m.group("other").strip()
+    card = Card(id=card_id(ctx.paper, "unlike", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"与{other}相比，{subject} 有何不同？", back=answer, source=sent.text)
+    return [Candidate(card, 7.5, "contrast with earlier work (与 … 不同)", sent.position, name_key(answer))]
+
+
+_CN_COUNT = "一二两三四五六七八九十"
+_LISTED = re.compile(
+    rf"(?P<count>[{_CN_COUNT}\d]{{1,2}})\s*(?P<unit>个|种|类|项|条|大|点|步)(?P<what>[^，。：:；、]{{1,10}}?)"
+    r"(?:[：:]|，?(?:分别是|分别为|即|包括))\s*(?P<items>[^。；]{4,80})"
+)
+
+
+def _items(text: str) -> list[str]:
+    text = re.split(r"[。；]", text)[0]
+    parts = [p.strip(" “”「」\"'") for p in re.split(r"、|，|,|以及|和|及|与", text) if p.strip()]
+    return parts
+
+
+def list_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'X 分为两个阶段：A、B' -> X 的两个阶段是什么？ A、B (ask for the items, never 'how many')."""
+    m = _LISTED.search(sent.text)
+    if not m:
+        return []
+    items = _items(m.group("items"))
+    count = m.group("count")
+    wanted = int(count) if count.isdigit() else _CN_COUNT.index(count[-1]) + 1 if len(count) == 1 else 0
+    if wanted != len(items) or not all(1 <= len(i) <= 16 for i in items) or wanted < 2:
+        return []
+    head = sent.text[: m.start()]
+    subject = ctx.subject_at_start(head, sent) or (ctx.paper if ctx.paper in head else None)
+    if not subject:
+        return []
+    what = f"{count}{m.group('unit')}{m.group('what')}".strip()
+    card = Card(id=card_id(ctx.paper, "list", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"{subject} 的{what}是什么？", back="、".join(items), source=sent.text)
+    return [Candidate(card, 7.0, "a list the sentence spells out: ask for the items", sent.position, name_key(card.back))]
+
+
+_PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
+
+
+def parts_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    m = _PARTS.match(sent.text)
+    if not m:
+        return []
+    subject = _subject(ctx, m.group("pre"))
+    if not subject:
+        return []
+    card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"{subject} 由什么组成？", back=m.group("parts").strip(), source=sent.text)
+    return [Candidate(card, 7.0, "composition (由 … 组成)", sent.position, name_key(m.group("parts")))]
+
+
+# ---------------------------------------------------------------- results
+
+
+_CONTRAST = re.compile(r"而|但|仅|只|相比之下|；|;|反观|相较")
+
+
+def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    found = fig.find_figures(sent.text)
+    arabic = [f for f in found if f.chinese_count is None]
+    scored = [(fig.result_score(sent.text, f), i, f) for i, f in enumerate(arabic)]
+    good = sorted(((s, why, i, f) for (s, why), i, f in scored if s >= 3), key=lambda t: (-t[0], t[2]))
+    out = []
+    if good:
+        score, why, index, best = good[0]
+        spans = [widen_to_formula(sent.text, best.start, best.end)]
+        rule = f"result: {why}"
+        second = next(
+            (g for g in good[1:] if _CONTRAST.search(sent.text[min(best.end, g[3].end) : max(best.start, g[3].start)])), None
+        )
+        if second is not None:
+            spans.append(widen_to_formula(sent.text, second[3].start, second[3].end))
+            rule += " (an A-versus-B contrast: two blanks)"
+        kept = window(sent.text, min(s for s, _ in spans), max(e for _, e in spans), ctx.names_something)
+        if kept is None:
+            return out
+        text = cloze_text(sent.text, spans, kept)
+        card = Card(id=card_id(ctx.paper, "figure", f"{anchor_text(sent.text, mask_numbers=True)}#{index}"),
+                    type="cloze", kind="figure", text=text, source=sent.text)
+        bonus = 1.0 if any(n in sent.text for n in ctx.names[:8]) else 0.0
+        out.append(Candidate(card, 6.0 + score / 2 + bonus, rule, sent.position, best.text))
+    return out
+
+
+# ---------------------------------------------------------------- claims: hide the key term
+
+_OUTCOME = re.compile(r"(?:相当|持平|接近)(?:甚至(?:更好|更优|超过))?|(?:明显|显著|大幅)?(?:优于|好于|差于|不如)")
+_MECHANISM_VERB = re.compile(
+    r"(?:采用|通过|利用|引入|使用|借助|基于|提出了?|称为|叫做|名为|替换为|换成|分解为|映射到|作为)\s*(?:了|一种|一个)?\s*$"
+)
+_PARTICLES = set("的了是在和与及上中后时或并而把将被为对从向就都也")
+_NOT_AN_ANSWER = frozenset(
+    {
+        "研究者", "研究人员", "研究团队", "作者", "论文", "文章", "本文", "实验", "结果", "方法", "模型", "问题", "任务",
+        "能力", "性能", "效果", "数据", "我们", "他们", "研究", "领域", "过程", "方面", "情况", "方式", "工作", "技术",
+        "系统", "用户", "目标", "挑战", "影响", "优势", "时候", "部分", "作用", "基础", "原因", "特点", "不同", "一样",
+    }
+)
+
+
+def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]]:
+    """Spans worth hiding in a claim: the article's own terms first, then rare Chinese words."""
+    text = sent.text
+    glosses = [(m.start(), m.end()) for m in re.finditer(r"[（(][^（()）]*[)）]", text)]
+    example = re.search(r"例如|比如|诸如|如\s*[A-Za-z“「]", text)
+    out = []
+
+    def allowed(start: int, end: int, word: str) -> bool:
+        if any(a <= start < b for a, b in glosses):
+            return False  # a gloss next to its translation
+        if example and start > example.start():
+            return False  # an example
+        if text.count(word) > 1:
+            return False  # the answer would stand on the card
+        around = text[max(0, start - 1) : end + 1]
+        return not re.search(r"[、]", around)  # one item of a list
+
+    def after_verb(start: int) -> float:
+        return 3.0 if _MECHANISM_VERB.search(text[max(0, start - 6) : start]) else 0.0
+
+    for name in ctx.names:
+        for m in re.finditer(_word(name), text):
+            if ctx.is_paper(name) or not allowed(m.start(), m.end(), name):
+                continue
+            if is_generic_name(name, ctx.vocab) and not after_verb(m.start()):
+                continue  # a general term (AI, Transformer) is not what this sentence teaches
+            weight = 9.0 + min(ctx.mentions[name_key(name)], 5)
+            out.append((weight + after_verb(m.start()), m.start(), m.end(), name))
+    offset = 0
+    for word in cjk_words(text, ctx.vocab):
+        pos = text.find(word, offset)
+        if pos < 0:
+            continue
+        offset = pos + len(word)
+        end = pos + len(word)
+        if len(word) < 2 or word in _NOT_AN_ANSWER or word.startswith(("新的", "一种", "一个")) or not allowed(pos, end, word):
+            continue
+        if any(pos < e and s < end for _, s, e, _ in out):
+            continue
+        if end < len(text) and re.match(r"[\u3400-\u9fff]", text[end]) and text[end] not in _PARTICLES:
+            continue  # a modifier inside a compound (预训练|模型): hiding it tests half a word
+        bonus = after_verb(pos) + (2.0 if word in ctx.vocab.forms or word in ctx.names else 0.0)
+        if not after_verb(pos) and word not in ctx.names:
+            continue  # a word the article neither defines nor names as its means: not a term to learn
+        out.append((specificity(word) / 2 + bonus, pos, end, word))
+    return sorted(out, reverse=True)
+
+
+def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) -> list[Candidate]:
+    text = sent.text
+    if not (15 <= len(text) <= 160):
+        return []
+    about_paper = any(n in text for n in ctx.names) or ctx.paper in text
+    if not about_paper:
+        return []
+    if "comparison" in sentence_roles and (m := _OUTCOME.search(text)):
+        kept = window(text, m.start(), m.end(), ctx.names_something)
+        if kept is None:
+            return []
+        card = Card(id=card_id(ctx.paper, "claim", anchor_text(text)), type="cloze", kind="claim",
+                    text=cloze_text(text, [(m.start(), m.end())], kept), source=text)
+        return [Candidate(card, 5.0, "comparison: hide the outcome", sent.position, name_key(m.group()))]
+    spans = _key_spans(ctx, sent)
+    if not spans:
+        return []
+    weight, start, end, word = spans[0]
+    start, end = widen_to_formula(text, start, end)
+    kept = window(text, start, end, ctx.names_something)
+    if kept is None:
+        return []
+    card = Card(id=card_id(ctx.paper, "claim", anchor_text(text)), type="cloze", kind="claim",
+                text=cloze_text(text, [(start, end)], kept), source=text)
+    strength = {"mechanism": 1.5, "finding": 1.5, "definition": 1.0, "limitation": 1.0}
+    score = 2.0 + sum(strength.get(r, 0.0) for r in sentence_roles) + weight / 6
+    return [Candidate(card, score, f"{'/'.join(sentence_roles) or 'claim'}: hide '{word}'", sent.position, name_key(word))]
+
+
+# ---------------------------------------------------------------- all of them
+
+
+SENTENCE_GENERATORS = (
+    definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
+)
+
+
+def sentence_candidates(ctx: Context, sent: Sentence) -> tuple[list[Candidate], str | None]:
+    """Every candidate a sentence offers, or why it offers none."""
+    if (rule := skip_rule(sent.text)) is not None:
+        if rule.name in {"meta", "example"} and (results := result_candidates(ctx, sent)):
+            return results, None  # '例如，表 3 …推理时间减少了 70%': the figure is a result all the same
+        return [], f"{rule.code} {rule.name}"
+    found: list[Candidate] = []
+    for generate in SENTENCE_GENERATORS:
+        found += generate(ctx, sent)
+    sentence_roles = roles(sent.text)
+    found += result_candidates(ctx, sent)
+    if sentence_roles:
+        found += claim_candidates(ctx, sent, sentence_roles)
+    if not found:
+        return [], "no role with a clear span" if not sentence_roles else f"{'/'.join(sentence_roles)}: no span worth hiding"
+    return found, None
+
+
+__all__ = ["Candidate", "Context", "MAX_CLOZE", "sentence_candidates", "term_candidates"]
