@@ -15,7 +15,7 @@ from filelock import FileLock, Timeout
 from deckgen.config import LLMConfig
 from deckgen.deckfile import deck_files, dump_deck, read_deck, slug, write_atomic
 from deckgen.errors import DeckFileError, DeckgenError
-from deckgen.extract import extract
+from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, combine
 from deckgen.merge import DeckChanges, State, ensure_ids, merge
@@ -110,6 +110,7 @@ def build(
     dry_run: bool = False,
     lock_timeout: float = LOCK_TIMEOUT,
     llm: LLMConfig | None = None,
+    max_cards: int = DEFAULT_MAX_CARDS,
 ) -> BuildResult:
     """Articles in, deck files and one .apkg out; existing deck files are merged into, never overwritten.
 
@@ -125,7 +126,7 @@ def build(
         existing = existing_decks(decks_dir)
         state = State.load(decks_dir)
         papers = list(ingested.papers)
-        fresh = [extract(paper, vocab) for paper in progress(papers, "Extracting cards")]
+        fresh = [extract(paper, vocab, max_cards) for paper in progress(papers, "Extracting cards")]
         report = None
         if llm is not None:
             refiner = Refiner(llm)
@@ -180,6 +181,17 @@ def build(
         state.forget(c.id for d in stale for c in d.cards)
         state.save(decks_dir)
     return result
+
+
+def explain_inputs(inputs: Iterable[str], terms: tuple[str, ...] = (), max_cards: int = DEFAULT_MAX_CARDS,
+                   paper: str | None = None) -> list[Explanation]:
+    """Why each paper's candidates were kept or left out; reads the articles, writes nothing."""
+    vocab = load_vocabulary(tuple(terms))
+    ingested = ingest(inputs)
+    papers = [p for p in ingested.papers if paper is None or paper.lower() in p.name.lower()]
+    if not papers:
+        raise NothingToBuild(f"no paper{' named ' + repr(paper) if paper else ''} in these inputs")
+    return [explain(p, vocab, max_cards) for p in papers]
 
 
 def deck_sources(decks_dir: Path) -> tuple[list[str], list[str]]:

@@ -176,6 +176,19 @@ def _llm_config(settings: dict):
     return resolve({name: settings.get(name) for name in LLM_SETTINGS})
 
 
+DEFAULT_MAX_CARDS = 20  # deckgen.extract.DEFAULT_MAX_CARDS; not imported here to keep --help fast
+
+
+def max_cards_option(f):
+    return click.option(
+        "--max-cards",
+        type=click.IntRange(1, 200),
+        default=DEFAULT_MAX_CARDS,
+        show_default=True,
+        help="Most rule-based cards per paper; a short article gets fewer.",
+    )(f)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="deckgen")
 def cli() -> None:
@@ -193,9 +206,10 @@ def cli() -> None:
     help="Extra dictionary of AI terms (TERM<TAB>中文<TAB>English), added to the shipped one. Repeatable.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be added, updated, kept and removed; write nothing.")
+@max_cards_option
 @click.option("--llm", is_flag=True, help="Let a chat model rewrite the cards (needs an API key or --base-url).")
 @llm_options
-def build(inputs, output, decks_dir, root_deck, terms, dry_run, llm, verbose, **settings) -> None:
+def build(inputs, output, decks_dir, root_deck, terms, dry_run, max_cards, llm, verbose, **settings) -> None:
     """Build deck files and an Anki package from article files.
 
     INPUTS are files, folders (searched for .txt and .md) or - for standard input.
@@ -213,7 +227,8 @@ def build(inputs, output, decks_dir, root_deck, terms, dry_run, llm, verbose, **
     try:
         config = _llm_config(settings) if llm else None
         result = run_build(
-            inputs, output, decks_dir, root_deck, tuple(terms), progress=_progress, dry_run=dry_run, llm=config
+            inputs, output, decks_dir, root_deck, tuple(terms), progress=_progress, dry_run=dry_run, llm=config,
+            max_cards=max_cards,
         )
     except DeckgenError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -305,3 +320,41 @@ def cache_clear(path) -> None:
     count = store.clear()
     store.close()
     click.echo(f"Deleted {count} cached replies from {store.path}")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--paper", help="Only the paper whose deck name contains this.")
+@click.option("--terms", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Extra dictionary of AI terms.")
+@max_cards_option
+@click.option("--all", "show_all", is_flag=True, help="Also list sentences that offered no card, with the rule that said so.")
+def explain(inputs, paper, terms, max_cards, show_all) -> None:
+    """Show which cards the rules would make from articles, and why others were left out.
+
+    Reads the articles and writes nothing: use it to check the rules on your own articles.
+
+    \b
+    Example:
+        deckgen explain articles/lora.md --all
+    """
+    from deckgen.build import explain_inputs
+
+    try:
+        reports = explain_inputs(inputs, tuple(terms), max_cards, paper)
+    except DeckgenError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for report in reports:
+        click.echo(f"{report.paper}: {len(report.kept)} cards (budget {report.budget})")
+        for cand in report.kept:
+            click.echo(f"  + {_one_line(cand.card)}    [{cand.rule}; score {cand.score:.1f}]")
+        for cand, why in report.dropped:
+            click.echo(f"  - {_one_line(cand.card)}    [left out: {why}]")
+        if show_all:
+            for sentence, why in report.silent:
+                click.echo(f"  . {sentence.text[:70]}    [no card: {why}]")
+
+
+def _one_line(card, width: int = 70) -> str:
+    text = card.prompt if card.type == "cloze" else f"{card.front} → {card.back}"
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -17,7 +17,7 @@ def run(*args, input=None):
     return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["package"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["package"], ["explain"]])
 def test_help(command):
     result = run(*command, "--help")
     assert result.exit_code == 0 and "Usage:" in result.output
@@ -214,3 +214,26 @@ def test_written_files_get_the_usual_permissions(tmp_path, examples_dir):
     assert result.exit_code == 0
     for path in (tmp_path / "x.yaml", out, *(tmp_path / "d").glob("*.yaml")):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_explain_shows_kept_and_left_out_candidates_with_their_rules(examples_dir):
+    result = run("explain", str(examples_dir), "--paper", "LoRA", "--all", "--max-cards", "3")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("LoRA: 3 cards (budget 3)")
+    assert sum(line.startswith("  + ") for line in lines) == 3
+    assert any("left out: over the budget of 3 cards" in line for line in lines)
+    assert any("no card: S3 background" in line for line in lines)  # the rule is named
+
+
+def test_max_cards_caps_every_deck(examples_dir, tmp_path):
+    out = tmp_path / "x.apkg"
+    result = run("build", str(examples_dir), "-o", str(out), "--decks-dir", str(tmp_path / "d"), "--max-cards", "2")
+    assert result.exit_code == 0, result.output
+    for deck in (tmp_path / "d").glob("*.yaml"):
+        assert deck.read_text(encoding="utf-8").count("\n- id: ") <= 2
+
+
+def test_explain_names_a_missing_paper(examples_dir):
+    result = run("explain", str(examples_dir), "--paper", "NoSuchPaper")
+    assert result.exit_code == 1 and "no paper named 'NoSuchPaper'" in result.output

@@ -58,10 +58,12 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--n", type=int, default=120)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--corpora", default=",".join(CORPORA), help="which of: " + ", ".join(CORPORA))
     args = parser.parse_args()
     pool = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, corpus in CORPORA.items():
+        for label in args.corpora.split(","):
+            corpus = CORPORA[label]
             pool += build(corpus, Path(tmp) / label)
     sample = random.Random(args.seed).sample(pool, min(args.n, len(pool)))
     body = "\n\n".join(render(i, *entry) for i, entry in enumerate(sample, 1))
