@@ -50,7 +50,7 @@ class Context:
     def subject_at_start(self, text: str, sent: Sentence | None = None) -> str | None:
         """The known name a clause opens with (after 而/但/同时 …); 该技术/它 resolved to the name before it."""
         body = re.sub(r"^(?:而|但|同时|此外|另外|因此|所以|其中|具体来说|具体而言|最终|然后|接着)[，,]?\s*", "", text.strip())
-        known = next((n for n in self.names if re.match(_word(n), body)), None)
+        known = next((n for n in self.names if re.match(_word(n) + r"(?!\s*(?:和|与|、|及|跟|之间|,|，))", body)), None)
         if known or sent is None or not _PRONOUN.match(body):
             return known
         return self.referent(sent)
@@ -206,12 +206,12 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if not core and 6 <= first[1] - first[0] < len(definition.rstrip("。")):
         definition = definition[first[0] : first[1]]  # 一种 X 的 Y，它…: the definition is the first clause
     answer = _short_answer(definition)
-    if not answer or len(answer) < 4:
-        return []
+    if not answer or len(re.sub(r"^一(?:种|个|类|项)", "", answer)) < 9:
+        return []  # 'ControlNet 是一种神经网络架构': too vague to be worth a review
     question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject)
     card = Card(id=card_id(ctx.paper, "definition", name_key(subject)), type="qa", kind="definition",
                 front=question, back=answer, source=sent.text)
-    score = (10.0 if core else 8.0) + (1.0 if ctx.is_paper(subject) else 0.0)
+    score = (10.0 if core else 8.0) + (1.0 if ctx.is_paper(subject) else -2.5 if ctx.mentions[name_key(subject)] < 3 else 0.0)
     return [Candidate(card, score, f"definition ({verb})", sent.position, name_key(answer))]
 
 
@@ -394,6 +394,7 @@ _NOT_AN_ANSWER = frozenset(
         "研究者", "研究人员", "研究团队", "作者", "论文", "文章", "本文", "实验", "结果", "方法", "模型", "问题", "任务",
         "能力", "性能", "效果", "数据", "我们", "他们", "研究", "领域", "过程", "方面", "情况", "方式", "工作", "技术",
         "系统", "用户", "目标", "挑战", "影响", "优势", "时候", "部分", "作用", "基础", "原因", "特点", "不同", "一样",
+        "准确率", "准确性", "精度", "效率", "表现", "结构", "网络", "架构", "框架", "思路", "策略", "算法", "操作",
     }
 )
 
@@ -424,6 +425,10 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
                 continue
             if is_generic_name(name, ctx.vocab) and not after_verb(m.start()):
                 continue  # a general term (AI, Transformer) is not what this sentence teaches
+            if re.search(r"[A-Za-z]\s$", text[: m.start()]) or re.match(r"^\s[A-Za-z]", text[m.end() :]):
+                continue  # a word inside an English phrase, not a name on its own
+            if ctx.mentions[name_key(name)] < 2 and not after_verb(m.start()):
+                continue  # named once in passing
             weight = 9.0 + min(ctx.mentions[name_key(name)], 5)
             out.append((weight + after_verb(m.start()), m.start(), m.end(), name))
     offset = 0
@@ -439,9 +444,9 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
             continue
         if end < len(text) and re.match(r"[\u3400-\u9fff]", text[end]) and text[end] not in _PARTICLES:
             continue  # a modifier inside a compound (预训练|模型): hiding it tests half a word
-        bonus = after_verb(pos) + (2.0 if word in ctx.vocab.forms or word in ctx.names else 0.0)
-        if not after_verb(pos) and word not in ctx.names:
-            continue  # a word the article neither defines nor names as its means: not a term to learn
+        if word not in ctx.names:
+            continue  # a word the article neither defines, repeats nor names: not a term to learn
+        bonus = after_verb(pos) + 2.0
         out.append((specificity(word) / 2 + bonus, pos, end, word))
     return sorted(out, reverse=True)
 
@@ -459,7 +464,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
             return []
         card = Card(id=card_id(ctx.paper, "claim", anchor_text(text)), type="cloze", kind="claim",
                     text=cloze_text(text, [(m.start(), m.end())], kept), source=text)
-        return [Candidate(card, 5.0, "comparison: hide the outcome", sent.position, name_key(m.group()))]
+        return [Candidate(card, 4.2, "comparison: hide the outcome", sent.position, name_key(m.group()))]
     spans = _key_spans(ctx, sent)
     if not spans:
         return []

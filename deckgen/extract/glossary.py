@@ -97,7 +97,11 @@ def find_term_pairs(sentences: list[Sentence], vocab: Vocabulary) -> list[Term]:
                     chinese = ""
                 if chinese and re.search(r"[\u3400-\u9fff]", chinese) and _is_name(chinese, vocab):
                     term = Term(latin=latin, chinese=chinese, full=full, source=sent.text)
-                elif (lat := _LATIN_TAIL.search(before)) and len(lat.group(1)) > len(latin):
+                elif (
+                    (lat := _LATIN_TAIL.search(before))
+                    and len(lat.group(1)) > len(latin)
+                    and initials_spell(latin, lat.group(1))  # Full Name (FN): otherwise not a gloss of it
+                ):
                     term = Term(latin=latin, full=lat.group(1).strip(), source=sent.text)
             elif (
                 re.fullmatch(r"[\u3400-\u9fff][\u3400-\u9fff\-·]{1,14}", inner)
@@ -105,9 +109,17 @@ def find_term_pairs(sentences: list[Sentence], vocab: Vocabulary) -> list[Term]:
                 and _is_name(inner, vocab)
             ):
                 term = Term(latin=lat.group(1).strip(), chinese=inner, source=sent.text)
-            if term and len(term.latin) <= 60 and not re.fullmatch(r"[\d.]+|[A-Za-z]", term.latin):
+            if term and len(term.latin) <= 60 and is_name_like(term.latin):
                 terms.setdefault(term.key, term)
     return list(terms.values())
+
+
+def is_name_like(latin: str) -> bool:
+    """ProbSparse, LoRA, GPT-4, Q-Former: a name. ground truth, dim, Width, float32: a plain word."""
+    if re.fullmatch(r"[\d.]+|[A-Za-z]", latin) or latin.islower() or re.fullmatch(r"[a-z]+\d+", latin):
+        return False
+    capitals = sum(ch.isupper() or ch.isdigit() for ch in latin)
+    return capitals >= 2 or (" " in latin and all(w[:1].isupper() for w in latin.split()))
 
 
 def _is_key_name(name: str) -> bool:
