@@ -13,12 +13,14 @@ from deckgen.extract import figures as fig
 from deckgen.extract.forms import MAX_CLOZE, clauses, cloze_text, widen_to_formula, window
 from deckgen.extract.glossary import Term, initials_spell
 from deckgen.extract.ids import anchor_text, card_id
-from deckgen.extract.rules import roles, skip_rule
+from deckgen.extract.rules import ROLE_RULES, SKIP_RULES, roles, skip_rule
 from deckgen.extract.sentences import Sentence
 from deckgen.ingest import LATIN_NAME
 from deckgen.model import Card
 from deckgen.nlp import cjk_words, is_noun_phrase, specificity
 from deckgen.terms import Vocabulary, is_generic_name, name_key
+
+ROLE_BY_NAME = {r.name: r for r in ROLE_RULES}
 
 
 @dataclass
@@ -107,9 +109,9 @@ def component_names(sentences: list[Sentence], vocab: Vocabulary) -> set[str]:
 
 
 def _word(name: str) -> str:
-    """A regex for a name as a whole word: a Latin name never matches inside a longer one."""
-    left = r"(?<![A-Za-z0-9])" if name[:1].isascii() else ""
-    right = r"(?![A-Za-z0-9])" if name[-1:].isascii() else ""
+    """A regex for a name as a whole word: a Latin name never matches inside a longer one (Claude-3-Haiku)."""
+    left = r"(?<![A-Za-z0-9\-])" if name[:1].isascii() else ""
+    right = r"(?![A-Za-z0-9]|-[A-Za-z0-9])" if name[-1:].isascii() else ""
     return left + re.escape(name) + right
 
 
@@ -178,7 +180,9 @@ _QUESTION_FOR = {
 }
 
 
-def _subject(ctx: Context, pre: str) -> str | None:
+def _subject(ctx: Context, pre: str, sent: Sentence | None = None) -> str | None:
+    if sent is not None and _PRONOUN.match(pre.strip()):
+        return ctx.referent(sent) or ctx.paper  # 该框架的核心思想是…: the framework named just before
     pre = re.sub(r"^(?:所谓的?|简单来说[，,]?|简而言之[，,]?|其中[，,]?|而|总的来说[，,]?)", "", pre).strip(" “”\"「」，,")
     if gloss := re.search(r"[（(]([^（()）]+)[)）]$", pre):
         # 低秩适应(Low-Rank Adaptation,LoRA)的核心思想是…: the subject is the short name in the gloss
@@ -196,7 +200,7 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     m = _DEFINITION.match(sent.text)
     if not m:
         return []
-    subject = _subject(ctx, m.group("pre"))
+    subject = _subject(ctx, m.group("pre"), sent)
     if not subject:
         return []
     verb = m.group("verb")
@@ -238,7 +242,7 @@ def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     if not (4 <= len(cause) <= 60 and 3 <= len(effect) <= 30) or re.match(r"^[A-Za-z]", effect):
         return []
-    if "，" in effect or any(n in effect for n in ctx.names if ctx.is_paper(n)):
+    if re.search(r"[，,]", effect) or any(n in effect for n in ctx.names if ctx.is_paper(n)):
         return []
     question = f"为什么 {subject} {effect}？"
     card = Card(id=card_id(ctx.paper, "why", anchor_text(sent.text)), type="qa", kind="claim",
@@ -271,6 +275,7 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if re.search(r"实验|展现|表现|证明|显示|验证", goal + m.group("means")):
         return []  # an experiment is how the authors showed it, not how the method works
     goal = re.sub(r"^(实现|达到|完成)了", r"\1", goal).rstrip("了")
+    goal = re.sub(r"^(?:旨在|用于|为了)", "", goal)
     if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在)", goal):
         return []
     question = f"{subject} 如何{goal}？"
@@ -280,12 +285,14 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, 7.5, "means (通过 … 来)", sent.position, name_key(answer))]
 
 
-_UNLIKE = re.compile(r"^(?:与|和|跟)(?P<other>[^，,。]{2,24}?)(?:不同|相比|相较|不一样)(?:的是)?[，,]\s*(?P<rest>[^。]{6,})")
+_UNLIKE = re.compile(
+    r"(?:^|[，,])(?:与|和|跟)(?P<other>[^，,。]{2,24}?)(?:不同|相比|相较|不一样)(?:的是)?[，,]\s*(?P<rest>[^。]{6,})"
+)
 
 
 def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'与 A 不同，S 做 B' -> S 与 A 有何不同？ B (the key difference from earlier work)."""
-    m = _UNLIKE.match(sent.text)
+    m = _UNLIKE.search(sent.text)
     if not m:
         return []
     rest = m.group("rest")
@@ -293,7 +300,7 @@ def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if not subject or _BECAUSE.search(rest):
         return []
     answer = _short_answer(rest[rest.find(subject) + len(subject) :].lstrip("的"))
-    if not answer or len(answer) < 6:
+    if not answer or len(answer) < 6 or _VAGUE.search(answer):
         return []
     other = m.group("other").strip()
     card = Card(id=card_id(ctx.paper, "unlike", anchor_text(sent.text)), type="qa", kind="claim",
@@ -332,6 +339,53 @@ def list_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     card = Card(id=card_id(ctx.paper, "list", anchor_text(sent.text)), type="qa", kind="claim",
                 front=f"{subject} 的{what}是什么？", back="、".join(items), source=sent.text)
     return [Candidate(card, 7.0, "a list the sentence spells out: ask for the items", sent.position, name_key(card.back))]
+
+
+_PERFORMS = re.compile(
+    r"^(?P<s>[^，,。]{2,24}?)在(?P<d>[^，,。]{2,24}?)(?:上|中)(?:的)?(?P<aspect>表现|效果|性能|结果)?(?P<p>[^。]{4,})"
+)
+_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|令人|非常好|很好")
+
+
+def performs_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'S 在 D 上的表现 P' (no number) -> S 在 D 上表现如何？ P: the outcome as the answer, never a 50/50 word."""
+    if not ROLE_BY_NAME["comparison"].search(sent.text) and not re.search(r"表现|效果", sent.text):
+        return []
+    m = _PERFORMS.match(re.sub(r"^(?:结果表明|实验表明|研究发现|研究者发现|实验发现|结果显示)[，,]?", "", sent.text))
+    if not m or re.search(r"\d", m.group("p")):
+        return []
+    subject = m.group("s").strip()
+    if not (ctx.subject_at_start(subject, sent) or re.search(r"模型|方法|智能体", subject)):
+        return []
+    answer = _short_answer(re.sub(r"^(?:也|都|均|仍然|仍)", "", m.group("p").strip()), 40)
+    if not answer or len(answer) < 4 or _VAGUE.search(answer):
+        return []
+    aspect = m.group("aspect") or "表现"
+    card = Card(id=card_id(ctx.paper, "perf", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"{subject}在{m.group('d').strip()}上的{aspect}如何？", back=answer, source=sent.text)
+    return [Candidate(card, 6.5, "an outcome without a number: ask for it", sent.position, name_key(answer))]
+
+
+_ROLE_OF = re.compile(
+    r"^(?P<pre>[^，,。]{1,24}?)(?P<verb>主要用于|用于|用来|负责|旨在|的作用是|的目的是|的目标是|的任务是)(?P<x>[^。]{4,})"
+)
+
+
+def purpose_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'S 负责/用于 X' -> S 的作用是什么？ X (what a part of the method is for)."""
+    m = _ROLE_OF.match(sent.text)
+    if not m:
+        return []
+    subject = _subject(ctx, re.sub(r"(?:模块|组件|层|网络|部分)$", "", m.group("pre").strip()), sent)
+    if not subject or len(m.group("pre")) - len(subject) > 6:
+        return []
+    answer = _short_answer(m.group("x"), 40)
+    if not answer or len(answer) < 5 or _VAGUE.search(answer):
+        return []
+    asks = "目标" if m.group("verb") in ("旨在", "的目标是", "的目的是") else "作用"
+    card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"{subject} 的{asks}是什么？", back=answer, source=sent.text)
+    return [Candidate(card, 7.0, f"what a part is for ({m.group('verb')})", sent.position, name_key(answer))]
 
 
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
@@ -377,7 +431,8 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         text = cloze_text(sent.text, spans, kept)
         card = Card(id=card_id(ctx.paper, "figure", f"{anchor_text(sent.text, mask_numbers=True)}#{index}"),
                     type="cloze", kind="figure", text=text, source=sent.text)
-        bonus = 1.0 if any(n in sent.text for n in ctx.names[:8]) else 0.0
+        own = [n for n in ctx.names if n in sent.text and not is_generic_name(n, ctx.vocab)]
+        bonus = 1.0 if own else -3.0  # the method's own result first; a textbook figure of a baseline last
         out.append(Candidate(card, 6.0 + score / 2 + bonus, rule, sent.position, best.text))
     return out
 
@@ -385,6 +440,11 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 # ---------------------------------------------------------------- claims: hide the key term
 
 _OUTCOME = re.compile(r"(?:相当|持平|接近)(?:甚至(?:更好|更优|超过))?|(?:明显|显著|大幅)?(?:优于|好于|差于|不如)")
+_LIST_JOINT_BEFORE = re.compile(r"(?:、|和|与|及|/|,)\s*[“「\"]?\s*$")
+_LIST_JOINT_AFTER = re.compile(r"^\s*[”」\"]?\s*(?:、|和|与|及|/|,|等)")
+_SETUP = re.compile(
+    r"^(?:工具|微调方法|实验设置|数据集|基线|评估指标|超参数|训练细节|实现细节)[:：]|在实际操作中|实验中|使用了一些"
+)
 _MECHANISM_VERB = re.compile(
     r"(?:采用|通过|利用|引入|使用|借助|基于|提出了?|称为|叫做|名为|替换为|换成|分解为|映射到|作为)\s*(?:了|一种|一个)?\s*$"
 )
@@ -413,8 +473,13 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
             return False  # an example
         if text.count(word) > 1:
             return False  # the answer would stand on the card
-        around = text[max(0, start - 1) : end + 1]
-        return not re.search(r"[、]", around)  # one item of a list
+        clause = next((text[a:b] for a, b in clauses(text) if a <= start < b), "")
+        if "、" in clause or re.match(r"^第[一二三四五六七八九十\d]+个", clause.strip()):
+            return False  # inside a list, or one step of an enumeration
+        if re.match(r"^\s*[（(]", text[end:]):
+            return False  # a gloss or initials right after the blank give it away
+        before, after = text[max(0, start - 3) : start], text[end : end + 3]
+        return not (_LIST_JOINT_BEFORE.search(before) or _LIST_JOINT_AFTER.match(after))  # one item of a list
 
     def after_verb(start: int) -> float:
         return 3.0 if _MECHANISM_VERB.search(text[max(0, start - 6) : start]) else 0.0
@@ -458,13 +523,8 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
     about_paper = any(n in text for n in ctx.names) or ctx.paper in text
     if not about_paper:
         return []
-    if "comparison" in sentence_roles and (m := _OUTCOME.search(text)):
-        kept = window(text, m.start(), m.end(), ctx.names_something)
-        if kept is None:
-            return []
-        card = Card(id=card_id(ctx.paper, "claim", anchor_text(text)), type="cloze", kind="claim",
-                    text=cloze_text(text, [(m.start(), m.end())], kept), source=text)
-        return [Candidate(card, 4.2, "comparison: hide the outcome", sent.position, name_key(m.group()))]
+    if _SETUP.search(text) or re.match(r"^(?:例如|比如)", text):
+        return []  # which tool or baseline the experiments used: setup trivia
     spans = _key_spans(ctx, sent)
     if not spans:
         return []
@@ -485,13 +545,15 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
+    performs_candidates, purpose_candidates,
 )
 
 
 def sentence_candidates(ctx: Context, sent: Sentence) -> tuple[list[Candidate], str | None]:
     """Every candidate a sentence offers, or why it offers none."""
     if (rule := skip_rule(sent.text)) is not None:
-        if rule.name in {"meta", "example"} and (results := result_candidates(ctx, sent)):
+        only_meta = all(r.name == "meta" for r in SKIP_RULES if r.search(sent.text))
+        if only_meta and (results := result_candidates(ctx, sent)):
             return results, None  # '例如，表 3 …推理时间减少了 70%': the figure is a result all the same
         return [], f"{rule.code} {rule.name}"
     found: list[Candidate] = []

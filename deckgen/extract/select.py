@@ -7,14 +7,17 @@ that gives its answer away, and a budget that grows with the article's length.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from deckgen.extract.facts import Candidate
 from deckgen.extract.forms import leak, visible_without
 from deckgen.terms import name_key
 
+_DANGLING = re.compile(r"这一问题|这个问题|该问题|上述|前述|前面提到|这一方法|这些结果|这一过程|这一框架|两者|这一点|如上所述")
 DEFAULT_MAX_CARDS = 20
 MIN_SCORE = 4.0  # below this a candidate is a guess, not a fact worth a review a day
+FLOOR = 3  # a deck keeps its best few flawless candidates even below MIN_SCORE, so no paper is left empty
 MAX_PROMPT = 150
 
 
@@ -34,12 +37,12 @@ def defect(candidate: Candidate, paper: str) -> str | None:
     card = candidate.card
     if why := leak(card):
         return why
+    if _DANGLING.search(visible_without(card)):
+        return "it points at something not on the card (这一问题, 两者 …)"
     if candidate.answer_key and candidate.answer_key == name_key(paper) and card.kind != "term":
         return "the answer is the paper's own name"
     if len(visible_without(card)) > MAX_PROMPT:
         return f"the question is over {MAX_PROMPT} characters"
-    if candidate.score < MIN_SCORE:
-        return f"score {candidate.score:.1f} below {MIN_SCORE}"
     return None
 
 
@@ -62,6 +65,9 @@ def choose(candidates: list[Candidate], paper: str, budget: int) -> Choice:
                 why = "enough term cards"
             elif len(choice.kept) >= budget:
                 why = f"over the budget of {budget} cards"
+            elif cand.score < MIN_SCORE and len(choice.kept) >= min(FLOOR, budget):
+                # an article whose facts all score low still gets its best few, so no paper is left empty
+                why = f"score {cand.score:.1f} below {MIN_SCORE}"
         if why is not None:
             choice.dropped.append((cand, why))
             continue

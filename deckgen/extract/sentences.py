@@ -30,7 +30,8 @@ _HEADING_MARK = re.compile(
 )
 # Discourse markers that open a sentence without adding to its fact.
 _OPENER = re.compile(
-    r"^(?:令人意外的是|有趣的是|值得注意的是|值得一提的是|需要注意的是|事实上|实际上|具体来说|具体而言|简单来说)[，,]\s*"
+    r"^(?:(?:令人意外的是|有趣的是|值得注意的是|值得一提的是|需要注意的是|事实上|实际上|具体来说|具体而言|简单来说)[，,]\s*|"
+    r"(?:如|从)?(?:图|表|Table|Figure|Fig\.)\s*\d+[^，,。]{0,8}(?:所示|可见|可以看出|中可以看到)[，,]\s*)"
 )
 _LIST_MARK = re.compile(r"^(?:\d{1,2}[.．、)）]\s*|[（(]\d{1,2}[）)]\s*|[①-⑳]\s*|[-*•·]\s+)")
 
