@@ -388,6 +388,34 @@ def purpose_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, 7.0, f"what a part is for ({m.group('verb')})", sent.position, name_key(answer))]
 
 
+_LEADS_TO = re.compile(
+    r"(?:^|[，,])(?:研究者们?|作者|他们)?(?:观察到|发现|表明|证明|显示)?[，,]?\s*(?P<a>[^，,。]{5,30}?)(?:会|将|可能)?"
+    r"(?:导致|造成|引起|引发)(?P<b>[^，,。]{2,20})"
+)
+_WHEN = re.compile(
+    r"^(?:相反|此外|然而|同时)?[，,]?\s*(?:如果|当|若|只要|一旦)(?P<cond>[^，,。]{5,40}?)(?:时)?[，,]\s*(?:则|就|便)?(?P<out>[^。]{5,40})"
+)
+
+
+def consequence_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'A 会导致 B' -> A 会导致什么？ B;  '当 A 时，B' -> A 时会怎样？ B (a finding's effect)."""
+    if m := _LEADS_TO.search(sent.text):
+        cause, effect = m.group("a").strip(), _strip_end(m.group("b"))
+        question = f"{cause}会导致什么？"
+        rule = "a finding's effect (导致)"
+    elif m := _WHEN.match(sent.text):
+        cause, effect = m.group("cond").strip(), _short_answer(m.group("out"), 40)
+        question = f"{cause}时会怎样？"
+        rule = "a condition and its outcome (当 … 时)"
+    else:
+        return []
+    if not effect or len(effect) < 3 or _VAGUE.search(effect) or re.match(r"^(?:这|该|此|它|其)", cause):
+        return []
+    card = Card(id=card_id(ctx.paper, "effect", anchor_text(sent.text)), type="qa", kind="claim",
+                front=question, back=effect, source=sent.text)
+    return [Candidate(card, 6.5, rule, sent.position, name_key(effect))]
+
+
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
 
 
@@ -545,7 +573,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
-    performs_candidates, purpose_candidates,
+    performs_candidates, purpose_candidates, consequence_candidates,
 )
 
 
