@@ -434,6 +434,10 @@ def parts_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 # ---------------------------------------------------------------- results
 
 
+def _unit(figure: str) -> str:
+    return re.sub(r"[\d.,\s~～\-到至]+", "", figure)
+
+
 _CONTRAST = re.compile(r"而|但|仅|只|相比之下|；|;|反观|相较")
 
 
@@ -449,10 +453,10 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         rule = f"result: {why}"
         second = next(
             (g for g in good[1:] if _CONTRAST.search(sent.text[min(best.end, g[3].end) : max(best.start, g[3].start)])), None
-        )
+        ) or next((g for g in good[1:] if g[0] >= 5 and _unit(g[3].text) != _unit(best.text)), None)
         if second is not None:
             spans.append(widen_to_formula(sent.text, second[3].start, second[3].end))
-            rule += " (an A-versus-B contrast: two blanks)"
+            rule += " (two results of one sentence: two blanks)"
         kept = window(sent.text, min(s for s, _ in spans), max(e for _, e in spans), ctx.names_something)
         if kept is None:
             return out
