@@ -46,7 +46,9 @@ def _context(paper: Paper, vocab: Vocabulary, sentences: list[Sentence]) -> Cont
     terms = find_term_pairs(sentences, vocab)
     latin = find_latin_names(sentences)
     names = {n for n in latin} | {t.latin for t in terms} | {t.chinese for t in terms if t.chinese}
-    names |= component_names(sentences, vocab) | repeated_terms(sentences, vocab)
+    components = component_names(sentences, vocab) | repeated_terms(sentences, vocab)
+    components |= {t.latin for t in terms} | {t.chinese for t in terms if t.chinese}
+    names |= components
     names.add(paper.name)
     mentions: Counter[str] = Counter()
     prose = "\n".join(s.prose for s in sentences)
@@ -63,6 +65,7 @@ def _context(paper: Paper, vocab: Vocabulary, sentences: list[Sentence]) -> Cont
         terms=terms,
         names=sorted(names, key=len, reverse=True),
         mentions=mentions,
+        components=components,
     )
 
 

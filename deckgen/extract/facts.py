@@ -45,6 +45,11 @@ class Context:
     def is_paper(self, text: str) -> bool:
         return name_key(text) == name_key(self.paper)
 
+    components: set[str] = field(default_factory=set)  # terms the article defines, repeats or names as parts
+
+    def is_component(self, name: str) -> bool:
+        return name in self.components
+
     def names_something(self, text: str) -> bool:
         """A clause with a name of the article (or a dataset/setting) in it stands on its own."""
         return any(n in text for n in self.names) or bool(re.search(r"[A-Za-z]{2,}", text))
@@ -73,6 +78,7 @@ _GENERIC_SECTION = re.compile(
     r"^(?:前言|引言|导语|总结|结语|小结|实验|实验结果|结果|方法|背景|介绍|简介|概述|参考|附录|致谢|讨论|结论|摘要|相关工作|源码|代码|"
     r"环境|安装|使用|应用|展望|未来|问题|动机|贡献|局限|评估|分析|细节|原理|模型|架构|数据|数据集|训练|推理|部署|目录)"
 )
+_DESCRIPTOR = re.compile(r"^(?:的|新的?|简单|有效|高效|一种|一个|这个|这种|该|其|全新|新颖)")
 _INTRODUCED = re.compile(
     r"(?:采用|引入|提出|设计|使用|利用|称为|名为|叫做)了?(?:一种|一个|一套|新的)?[“「『]?"
     r"(?P<name>[\u3400-\u9fffA-Za-z][^，。、；“”「」『』()（）\s]{1,11}?)[”」』]?"
@@ -87,7 +93,8 @@ def repeated_terms(sentences: list[Sentence], vocab: Vocabulary, least: int = 3)
         counts.update(w for w in cjk_words(sent.text, vocab) if len(w) >= 3 or (len(w) == 2 and w in vocab.forms))
     return {
         w for w, n in counts.items()
-        if n >= least and w not in _NOT_AN_ANSWER and w not in vocab.forms and specificity(w) >= 12.0 and is_noun_phrase(w, vocab)
+        if n >= least and len(w) >= 3 and w not in _NOT_AN_ANSWER and w not in vocab.forms and specificity(w) >= 16.0
+        and not _DESCRIPTOR.match(w) and is_noun_phrase(w, vocab)
     }
 
 
@@ -103,6 +110,8 @@ def component_names(sentences: list[Sentence], vocab: Vocabulary) -> set[str]:
             found.add(name)
     for m in _INTRODUCED.finditer(body):
         name = m.group("name").removesuffix("的")
+        if _DESCRIPTOR.match(name):
+            continue  # 新的缩放方法, 的训练量化方法: a description, not a name
         bare_repeats = body.count(name) >= 2 and len(name) >= 3
         found.add(name if bare_repeats else name + m.group("kind"))
     return {n for n in found if not re.fullmatch(r"[A-Za-z]{1,2}", n)}
@@ -210,7 +219,7 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if not core and 6 <= first[1] - first[0] < len(definition.rstrip("。")):
         definition = definition[first[0] : first[1]]  # 一种 X 的 Y，它…: the definition is the first clause
     answer = _short_answer(definition)
-    if not answer or len(re.sub(r"^一(?:种|个|类|项)", "", answer)) < 9:
+    if not answer or len(re.findall(r"[\u3400-\u9fff]", re.sub(r"^一(?:种|个|类|项)", "", answer))) < 6 or _VAGUE.search(answer):
         return []  # 'ControlNet 是一种神经网络架构': too vague to be worth a review
     question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject)
     card = Card(id=card_id(ctx.paper, "definition", name_key(subject)), type="qa", kind="definition",
@@ -219,7 +228,7 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, score, f"definition ({verb})", sent.position, name_key(answer))]
 
 
-_BECAUSE = re.compile(r"[，,]\s*(?:因此|所以|从而|因而|故而|于是)[，,]?\s*")
+_BECAUSE = re.compile(r"[，,]\s*(?:因此|所以|因而|故而)[，,]?\s*")
 
 
 def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
@@ -276,7 +285,7 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []  # an experiment is how the authors showed it, not how the method works
     goal = re.sub(r"^(实现|达到|完成)了", r"\1", goal).rstrip("了")
     goal = re.sub(r"^(?:旨在|用于|为了)", "", goal)
-    if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在)", goal):
+    if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在|能|很|都)", goal) or re.search(r"是|都", goal):
         return []
     question = f"{subject} 如何{goal}？"
     answer = m.group("verb") + m.group("means").strip()
@@ -344,7 +353,7 @@ def list_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 _PERFORMS = re.compile(
     r"^(?P<s>[^，,。]{2,24}?)在(?P<d>[^，,。]{2,24}?)(?:上|中)(?:的)?(?P<aspect>表现|效果|性能|结果)?(?P<p>[^。]{4,})"
 )
-_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|令人|非常好|很好")
+_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|令人|非常好|很好|新颖|独有的特点|很多")
 
 
 def performs_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
@@ -388,6 +397,8 @@ def purpose_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, 7.0, f"what a part is for ({m.group('verb')})", sent.position, name_key(answer))]
 
 
+_NOT_A_CAUSE = re.compile(r"^(?:这|该|此|它|其|以便|尽管|虽然|然|但|而|并|且|如果|那)|您|你|我们|本文|如何|它们|并$|^.{0,2}$")
+_NOT_AN_EFFECT = re.compile(r"^(?:这|那|它|我们|请|则|那就|就|会)")
 _LEADS_TO = re.compile(
     r"(?:^|[，,])(?:研究者们?|作者|他们)?(?:观察到|发现|表明|证明|显示)?[，,]?\s*(?P<a>[^，,。]{5,30}?)(?:会|将|可能)?"
     r"(?:导致|造成|引起|引发)(?P<b>[^，,。]{2,20})"
@@ -409,7 +420,7 @@ def consequence_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         rule = "a condition and its outcome (当 … 时)"
     else:
         return []
-    if not effect or len(effect) < 3 or _VAGUE.search(effect) or re.match(r"^(?:这|该|此|它|其)", cause):
+    if not effect or len(effect) < 3 or _VAGUE.search(effect) or _NOT_A_CAUSE.search(cause) or _NOT_AN_EFFECT.match(effect):
         return []
     card = Card(id=card_id(ctx.paper, "effect", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=effect, source=sent.text)
@@ -526,6 +537,8 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
                 continue  # a word inside an English phrase, not a name on its own
             if ctx.mentions[name_key(name)] < 2 and not after_verb(m.start()):
                 continue  # named once in passing
+            if re.fullmatch(r"[A-Za-z][a-z]+", name) and not ctx.is_component(name):
+                continue  # Figure, Stage: an English word, not a name
             weight = 9.0 + min(ctx.mentions[name_key(name)], 5)
             out.append((weight + after_verb(m.start()), m.start(), m.end(), name))
     offset = 0

@@ -70,7 +70,9 @@ _DESCRIPTION = re.compile(r"^(?:单一|多种|各种|一种|一个|这种|这个
 
 
 def _is_name(chinese: str, vocab: Vocabulary) -> bool:
-    """A translated name (低秩适应), not a description (单一提示方法) or a clause."""
+    """A translated name (低秩适应), not a description (单一提示方法), a clause or one plain word (方法)."""
+    if len(chinese) < 3 and chinese not in vocab.forms:
+        return False
     return not _DESCRIPTION.match(chinese) and is_noun_phrase(chinese, vocab)
 
 
@@ -133,7 +135,7 @@ def find_latin_names(sentences: list[Sentence]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for sent in sentences:
         for name in LATIN_NAME.findall(sent.prose):
-            if _is_key_name(name):
+            if _is_key_name(name) and not re.fullmatch(r"(?:Table|Figure|Fig|Tab|Eq|Section|Appendix)\d*", name, re.I):
                 counts[name] += 1
     return counts
 

@@ -33,6 +33,8 @@ _OPENER = re.compile(
     r"^(?:(?:令人意外的是|有趣的是|值得注意的是|值得一提的是|需要注意的是|事实上|实际上|具体来说|具体而言|简单来说)[，,]\s*|"
     r"(?:如|从)?(?:图|表|Table|Figure|Fig\.)\s*\d+[^，,。]{0,8}(?:所示|可见|可以看出|中可以看到)[，,]\s*)"
 )
+# A piece of a sentence: it opens with a connective, or it stops without sentence punctuation.
+_FRAGMENT = re.compile(r"^(?:以|的|和|与|并且?|而且?|从而|即|或|且|但|则|等)|[^。！？!?；;”」』）)…]$")
 _LIST_MARK = re.compile(r"^(?:\d{1,2}[.．、)）]\s*|[（(]\d{1,2}[）)]\s*|[①-⑳]\s*|[-*•·]\s+)")
 
 
@@ -81,6 +83,8 @@ def split_sentences(paper: Paper) -> list[Sentence]:
             previous = ""
             for n, raw in enumerate(_split(paragraph)):
                 text = _OPENER.sub("", _LIST_MARK.sub("", raw).strip())
+                if _FRAGMENT.search(text):
+                    continue  # cut at a line break or a clause without its sentence: never card text
                 if len(text) >= 8 and not PLANTED_INSTRUCTION.search(text):
                     out.append(Sentence(text, len(out), previous, heading, first_in_paragraph=n == 0))
                     previous = text
