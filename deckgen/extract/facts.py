@@ -427,6 +427,21 @@ def consequence_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, 6.5, rule, sent.position, name_key(effect))]
 
 
+_IS_THE = re.compile(
+    r"^(?P<a>[^，,。]{2,20}?)是(?P<b>[^，,。]{2,20}?)的(?P<n>性能瓶颈|瓶颈|关键|核心|难点|主要原因|根本原因|有效手段|基础|前提|主要来源)"
+)
+
+
+def is_the_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'A 是 B 的瓶颈' -> B 的瓶颈是什么？ A (the sentence names what matters most)."""
+    m = _IS_THE.match(sent.text)
+    if not m or _NOT_A_CAUSE.search(m.group("a")) or _DESCRIPTOR.match(m.group("a")):
+        return []
+    card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"{m.group('b')}的{m.group('n')}是什么？", back=m.group("a").strip(), source=sent.text)
+    return [Candidate(card, 6.5, f"what is the {m.group('n')} (A 是 B 的 N)", sent.position, name_key(m.group("a")))]
+
+
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
 
 
@@ -590,7 +605,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
-    performs_candidates, purpose_candidates, consequence_candidates,
+    performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates,
 )
 
 

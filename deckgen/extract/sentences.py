@@ -34,7 +34,7 @@ _OPENER = re.compile(
     r"(?:如|从)?(?:图|表|Table|Figure|Fig\.)\s*\d+[^，,。]{0,8}(?:所示|可见|可以看出|中可以看到)[，,]\s*)"
 )
 # A piece of a sentence: it opens with a connective, or it stops without sentence punctuation.
-_FRAGMENT = re.compile(r"^(?:以|的|和|与|并且?|而且?|从而|即|或|且|但|则|等)|[^。！？!?；;”」』）)…]$")
+_FRAGMENT = re.compile(r"^(?:以便|以及|以获得|的|并且?|而且?|从而|即|或|且|则|等)|[^。！？!?；;”」』）)…]$")
 _LIST_MARK = re.compile(r"^(?:\d{1,2}[.．、)）]\s*|[（(]\d{1,2}[）)]\s*|[①-⑳]\s*|[-*•·]\s+)")
 
 
