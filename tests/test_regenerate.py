@@ -42,6 +42,11 @@ def find(doc: dict, needle: str) -> dict:
     return card
 
 
+def find_source(doc: dict, needle: str) -> dict:
+    [card] = [c for c in doc["cards"] if needle in (c.get("source") or "")]
+    return card
+
+
 def snapshot(anki) -> dict[str, dict]:
     return {n.guid: {"id": n.id, "fields": list(n.fields), "tags": list(n.tags)} for n in anki.notes()}
 
@@ -91,7 +96,7 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     article = articles / "wechat_lora.txt"
     text = article.read_text(encoding="utf-8")
     number_card = find(lora, "{{c1::10000 倍}}")
-    typo_card = find(lora, "相当甚至更好")
+    typo_card = find_source(lora, "全量微调相当甚至更好")
     gone_sentence = "与 Adapter 等方法不同,LoRA 在部署时可以把 $BA$ 直接合并回原权重,因此不会引入任何额外的推理延迟。"
     assert gone_sentence in text
     text = (
@@ -117,7 +122,8 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     assert mine["id"].startswith("custom-")
     assert [c["back"] for c in after["cards"] if c["id"] == edited["id"]] == [edited["back"]]
     assert find(after, "{{c1::12000 倍}}")["id"] == number_card["id"]
-    assert find(after, "相当甚至更好")["id"] == typo_card["id"] and "实验结果发现" in find(after, "相当甚至更好")["text"]
+    assert find_source(after, "全量微调相当甚至更好")["id"] == typo_card["id"]
+    assert "实验结果发现" in find_source(after, "全量微调相当甚至更好")["source"]
     assert not any("Adapter" in (c.get("source") or "") for c in after["cards"])
     assert any("89.7" in (c.get("text") or "") for c in after["cards"])
 
@@ -130,7 +136,7 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     assert removed_by_user["id"] not in second  # deleted stays deleted
     assert "（我的笔记）" in second[edited["id"]]["fields"][1]
     assert "12000" in second[number_card["id"]]["fields"][0]
-    assert "实验结果发现" in second[typo_card["id"]]["fields"][0]
+    assert "实验结果发现" in " ".join(second[typo_card["id"]]["fields"])
     assert second[anki_edited.guid]["fields"][1] == "去噪扩散概率模型（在 Anki 里改的）"  # unchanged in the file: Anki edit kept
     assert second[mine["id"]]["fields"][:2] == ["LoRA 冻结了什么?", "预训练模型的权重"]
     stale = [g for g, n in second.items() if STALE_TAG in n["tags"]]

@@ -306,7 +306,7 @@ def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     rest = m.group("rest")
     subject = ctx.subject_at_start(rest, sent)
-    if not subject or _BECAUSE.search(rest):
+    if not subject or _BECAUSE.search(rest) or re.search(r"\d", rest):  # with a number it is a result card
         return []
     answer = _short_answer(rest[rest.find(subject) + len(subject) :].lstrip("的"))
     if not answer or len(answer) < 6 or _VAGUE.search(answer):
@@ -442,6 +442,32 @@ def is_the_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, 6.5, f"what is the {m.group('n')} (A 是 B 的 N)", sent.position, name_key(m.group("a")))]
 
 
+_VERSUS = re.compile(
+    r"(?P<s>[^，,。]{2,24}?)(?:的(?:效果|性能|表现|精度|结果))?(?:与|和|跟)(?P<b>[^，,。]{2,20}?)(?:相比)?[，,]?\s*"
+    r"(?P<out>(?:相当|持平|接近|类似|相似|更好|更优|更高|更低|更快|更少|优于|好于|不如)[^，,。]{0,12})"
+)
+
+
+def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'在 D 上，S 的效果与 B 相当甚至更好' -> 在 D 上，S 与 B 相比如何？ 相当甚至更好 (never a cloze on 优于)."""
+    m = _VERSUS.search(sent.text)
+    if not m or re.search(r"\d", m.group("out")):
+        return []
+    lead = sent.text[: m.start("s")]
+    subject = ctx.subject_at_start(m.group("s"), sent) or ctx.subject_at_start(re.split(r"[，,]", m.group("s"))[-1], sent)
+    if not subject:
+        return []
+    setting = next((c for c in re.split(r"[，,]", lead) if re.match(r"^在.{2,40}(?:上|中)", c)), "")
+    setting = re.sub(r"(?:的实验|实验)?(?:发现|表明|显示)$", "", setting)
+    question = f"{setting + '，' if setting else ''}{subject} 与{m.group('b').strip()}相比如何？"
+    answer = _strip_end(m.group("out"))
+    if _VAGUE.search(answer) or len(question) > 80:
+        return []
+    card = Card(id=card_id(ctx.paper, "versus", anchor_text(sent.text)), type="qa", kind="claim",
+                front=question, back=answer, source=sent.text)
+    return [Candidate(card, 6.5, "a comparison's outcome asked as Q&A", sent.position, name_key(answer + m.group("b")))]
+
+
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
 
 
@@ -489,7 +515,7 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         text = cloze_text(sent.text, spans, kept)
         card = Card(id=card_id(ctx.paper, "figure", f"{anchor_text(sent.text, mask_numbers=True)}#{index}"),
                     type="cloze", kind="figure", text=text, source=sent.text)
-        own = [n for n in ctx.names if n in sent.text and not is_generic_name(n, ctx.vocab)]
+        own = [n for n in ctx.names if n in sent.text and (ctx.is_paper(n) or not is_generic_name(n, ctx.vocab))]
         bonus = 1.0 if own else -3.0  # the method's own result first; a textbook figure of a baseline last
         out.append(Candidate(card, 6.0 + score / 2 + bonus, rule, sent.position, best.text))
     return out
@@ -605,7 +631,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
-    performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates,
+    performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates, versus_candidates,
 )
 
 
