@@ -62,8 +62,26 @@ def _only_links(line: str) -> bool:
     return len(re.sub(r"[\s|:：,，、;；·•\-–—()（）]", "", rest)) <= 3
 
 
+def _drop_link_tables(lines: list[str]) -> list[str]:
+    """A table whose rows are all links (resources, navigation) goes with its header row."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and lines[j].lstrip().startswith("|"):
+            j += 1
+        rows = [ln for ln in lines[i + 1 : j] if not _TABLE_RULE.match(ln)]
+        if j - i >= 2 and rows and all(_only_links(ln) for ln in rows):
+            i = j
+            continue
+        out.extend(lines[i : max(j, i + 1)])
+        i = max(j, i + 1)
+    return out
+
+
 def _blocks(lines: list[str]) -> list[tuple[str, int | None, str]]:
     """(text, heading level or None, raw line) for every line that may be prose, in order."""
+    lines = _drop_link_tables(lines)
     out: list[tuple[str, int | None, str]] = []
     fence: str | None = None
     figure = 0
@@ -164,12 +182,13 @@ def split_markdown(text: str) -> list[RawArticle]:
     for a, b in zip(starts, starts[1:] + [len(blocks)], strict=True):
         chunk = blocks[a:b]
         title = meta_title.strip() if meta_title and not articles else None
-        if chunk and chunk[0][1] == 1 and (title is None or chunk[0][0] == title or len(top) == 1):
+        opens = bool(chunk) and chunk[0][1] == 1 and not _SECTION_NAME.match(chunk[0][0])
+        if opens and (title is None or chunk[0][0] == title or len(top) == 1):
             title = title or chunk[0][0]
             chunk = chunk[1:]
         elif title is None and top and len(top) == 1 and not several:
             # one H1 somewhere near the top, after a lead: it titles the file
-            title = blocks[top[0]][0] if top[0] <= 3 else None
+            title = blocks[top[0]][0] if top[0] <= 3 and not _SECTION_NAME.match(blocks[top[0]][0]) else None
             if title is not None:
                 chunk = [c for j, c in enumerate(chunk) if a + j != top[0]]
         art = RawArticle(title or None)

@@ -26,7 +26,7 @@ _THANKS = re.compile(r"^(?:致谢|鸣谢|感谢|acknowledge?ments?)\s*[:：]?$",
 _RELATED = re.compile(
     r"^(?:推荐阅读|相关阅读|延伸阅读|扩展阅读|更多阅读|往期(?:回顾|推荐|精选|文章|阅读)|精选文章|热门文章|猜你喜欢|"
     r"相关文章|相关推荐|历史文章|近期文章|相关的.{0,20}文章|更多.{0,10}文章|recommended reading|"
-    r"related (?:posts|articles))\s*[:：]?$",
+    r"related (?:posts|articles)|目录|本文目录|文章目录|table of contents|contents)\s*[:：]?$",
     re.I,
 )
 SENTENCE_END = re.compile(r"[。！？!?；;]")
@@ -55,6 +55,8 @@ _BOILERPLATE = [
         r"阅读数|阅读量|浏览量|浏览次数|\d\s*(?:次阅读|人阅读|次浏览)",
         r"^\s*(?:发布于|发表于|更新于|编辑于|最后修改|posted|published|updated)\b",
         r"^\s*\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}\s*日?(?:\s|\d|:|$)",
+        r"^(?!.*[。！？；，,])(?=.{0,60}$).*\d{4}\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}",  # a byline with a date
+        r"发表于|^原创(?:\s|$)",
         r"^(?:关于作者|作者简介|作者介绍|about the author)",
         # group, QR and follow lines
         r"QQ\s*群|微信群|交流群|技术群|读者群|讨论群|加群|进群|群号|公众号|微信号|添加.{0,8}微信|加.{0,4}微信|私信|私戳",
@@ -212,6 +214,8 @@ def clean(raw: RawArticle, source: str) -> Article:
             if level is None or level > skip_below:
                 continue
             skip_below = None
+        if level is None and is_boilerplate(line.strip()):
+            continue  # a byline or notice as a whole, before it is cut into pieces
         pieces = [line.strip()] if level is not None else [p.strip() for p in _CJK_BREAK.split(line.strip())]
         for piece in pieces:
             if not piece:
