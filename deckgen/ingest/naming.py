@@ -56,7 +56,7 @@ def shorten(text: str, limit: int = 40) -> str:
         return text
     head = text[:limit]
     clause = max(head.rfind(c) for c in "，,：:；;（(—|")
-    if clause >= limit // 2:
+    if clause >= limit // 3:
         return head[:clause].strip()
     if re.match(r"[A-Za-z0-9]", text[limit]) and re.search(r"[A-Za-z0-9]$", head):
         head = re.sub(r"[A-Za-z0-9][\w.-]*$", "", head)  # do not cut a Latin word in two
@@ -124,7 +124,7 @@ def identify_paper(article: Article) -> str:
             return acronym
     if title and (lead := _title_lead(title)) and prose.count(lead) + prose.count(lead.lower()) >= 1:
         return lead
-    for name in LATIN_NAME.findall(prose):
+    for name in map(_without_owner, LATIN_NAME.findall(prose)):
         if _looks_like_name(name):
             scores[name_key(name)] += 1
             spelling.setdefault(name_key(name), Counter())[name] += 1
@@ -132,7 +132,7 @@ def identify_paper(article: Article) -> str:
         if not text:
             continue
         lead = re.split(r"[:：]", text)[0] if text is article.paper_title else text
-        for name in LATIN_NAME.findall(lead):
+        for name in map(_without_owner, LATIN_NAME.findall(lead)):
             if _looks_like_name(name):
                 scores[name_key(name)] += bonus
                 spelling.setdefault(name_key(name), Counter())[name] += 1

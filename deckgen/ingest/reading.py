@@ -174,7 +174,7 @@ def decode_with_note(data: bytes, name: str) -> tuple[str, str | None]:
     lines = [_decode_line(line) for line in data.split(b"\n")]
     text = "\n".join(t for t, _ in lines)
     damaged = text.count("\ufffd")
-    if not _plausible_text(text) or damaged > _DAMAGE_LIMIT * len(text):
+    if _CONTROL.search(text) or damaged > max(3, _DAMAGE_LIMIT * len(text)):
         raise InputError(f"{name}: not a text file (binary or unknown encoding); skipped")
     bad = sum(1 for _, replaced in lines if replaced)
     return text, f"read with {damaged} undecodable byte(s) on {bad} line(s) replaced by \ufffd"
