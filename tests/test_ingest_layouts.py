@@ -141,3 +141,42 @@ def test_cloze_syntax_in_an_article_never_becomes_a_deletion(tmp_path, anki):
     for note in notes:
         if note.note_type()["type"] == 1:
             assert len(note.cards()) == len(set(re.findall(r"\{\{c(\d+)::", note.fields[0])))
+
+
+def test_markdown_keeps_paper_links_formula_images_and_drops_footnote_marks():
+    md = (
+        "# GateNet 解读\n\n- [论文](https://arxiv.org/abs/2401.00001)\n- [代码](https://github.com/example/gatenet)\n"
+        "- [作者主页](https://example.org/someone)\n\n"
+        "GateNet 在注意力后面加门控单元，长序列训练更稳定，准确率提升 2 个百分点。\n\n"
+        "引入![cos](https://www.zhihu.com/equation?tex=cos)相似性作为门控的目标函数，效果更稳定。[^1]\n"
+    )
+    [article] = parse_text(md, "x.md")
+    assert article.links == ["https://arxiv.org/abs/2401.00001", "https://github.com/example/gatenet"]
+    assert "引入cos相似性作为门控的目标函数，效果更稳定。" in article.paragraphs
+    assert "作者主页" not in article.text and "[^1]" not in article.text
+
+
+def test_page_furniture_after_the_end_mark_and_metadata_lines_go():
+    text = (
+        "论文解读 | SwiftDet：又快又准的检测器\n"
+        "■ 论文 | SwiftDet: Fast and Accurate Object Detection\n"
+        "■ 链接 | https://arxiv.org/abs/2401.00002\n"
+        "文 | 示例作者\n"
+        "SwiftDet 用一个轻量的检测头代替了两阶段结构，在 COCO 上的 AP 达到 52.1，推理速度快了 1.8 倍。\n"
+        "5. 参考文献\n"
+        "Someone. An earlier detector. 2020.\n"
+    )
+    [article] = parse_text(text, "x.txt")
+    assert article.paper_title == "SwiftDet: Fast and Accurate Object Detection"
+    assert article.links == ["https://arxiv.org/abs/2401.00002"]
+    assert article.paragraphs == ["SwiftDet 用一个轻量的检测头代替了两阶段结构，在 COCO 上的 AP 达到 52.1，推理速度快了 1.8 倍。"]
+    result = ingest_text(text + "\n", "swift.txt")
+    assert result == ["SwiftDet"]
+    ended = parse_text(text.replace("5. 参考文献\n", "— END —\n往期推荐\n"), "y.txt")
+    assert "往期推荐" not in ended[0].text and "earlier detector" not in ended[0].text
+
+
+def ingest_text(text: str, name: str) -> list[str]:
+    from deckgen.ingest import group_by_paper
+
+    return [p.name for p in group_by_paper(parse_text(text, name))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 
+from deckgen.ingest.noise import paper_link
 from deckgen.ingest.raw import RawArticle
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -17,7 +18,11 @@ _TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
 # Blocks whose text is a figure, a caption or an embedded widget, never prose.
 _FIGURE_OPEN = re.compile(r"^\s*<(figure|p\s+align|div\s+align|center|picture|video|iframe|gradio-app|table)\b", re.I)
 _FIGURE_CLOSE = re.compile(r"</(figure|p|div|center|picture|video|iframe|gradio-app|table)>\s*$", re.I)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)|!\[[^\]]*\]\[[^\]]*\]")
+# An image that is a rendered formula (Zhihu, CodeCogs, …): its alt text is the formula, part of the sentence.
+_FORMULA_IMAGE = re.compile(r"equation\?|[?&]tex=|latex|codecogs|mathjax", re.I)
+LINKS_ONLY = -2  # the level of a line kept only for its links
+_FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _LINK_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*\S+")
 _LIST = re.compile(r"^\s*(?:>\s*)*(?:[-*+]|\d+[.)])\s+")
@@ -45,7 +50,8 @@ def _front_matter(text: str) -> tuple[dict, str]:
 
 def inline(text: str) -> str:
     """Markdown/HTML inline marks off: images out, links to their label, tags, bold, code marks."""
-    text = _IMAGE.sub("", text)
+    text = _IMAGE.sub(lambda m: m.group(1) if m.group(2) and _FORMULA_IMAGE.search(m.group(2)) else "", text)
+    text = _FOOTNOTE.sub("", text)
     text = _LINK.sub(lambda m: m.group(1), text)
     text = _TAG.sub("", text)
     text = _EMPHASIS.sub("", text)
@@ -131,6 +137,7 @@ def _blocks(lines: list[str]) -> list[tuple[str, int | None, str]]:
         if stripped.startswith("<") and len(inline(stripped)) < 0.5 * len(stripped):
             continue  # an HTML-only line: markup, an embedded widget, an image
         if _LINK_DEF.match(line) or _TABLE_RULE.match(line) or _only_links(line):
+            out.append(("", LINKS_ONLY, line))  # not text, but its paper links count
             continue
         if m := _HEADING.match(line):
             out.append((inline(m.group(2)), len(m.group(1)), line))
@@ -193,7 +200,9 @@ def split_markdown(text: str) -> list[RawArticle]:
                 chunk = [c for j, c in enumerate(chunk) if a + j != top[0]]
         art = RawArticle(title or None)
         for line, level, _ in chunk:
-            art.add(line, level)
+            if level != LINKS_ONLY:
+                art.add(line, level)
+        art.links = [url for *_, raw in chunk for label, url in _LINK.findall(raw) if paper_link(label, url)]
         if art.lines:
             articles.append(art)
     return articles

@@ -44,8 +44,9 @@ def _looks_like_name(name: str) -> bool:
 
 
 def page_title(title: str) -> str:
-    """'Article title | Venue - Site - Blog' -> 'Article title'."""
-    head = _SITE_SUFFIX.split(title.strip())[0].strip()
+    """'Article title | Venue - Site - Blog' or '栏目 | Article title' -> 'Article title' (the longest part)."""
+    head = max(_SITE_SUFFIX.split(title.strip()), key=len).strip()
+    head = re.sub(r"^(?:【[^】]{0,20}】|\[[^\]]{0,20}\])\s*", "", head)  # a column tag: 【论文解读】
     return head if len(head) >= 4 else title.strip()
 
 

@@ -20,7 +20,13 @@ EMAIL = re.compile(
 )
 _READ_MORE = re.compile(r"(?:…+|\.{3,}|⋯+)?\s*(?:Read more|阅读更多|阅读全文|展开全文|查看全文|查看更多)\s*[.。»>]*\s*$", re.I)
 # Back matter: nothing under these headings is article text.
-_REFERENCES = re.compile(r"^(?:参考文献|参考资料|参考链接|相关链接|引用|references?|bibliography|citations?)\s*[:：]?$", re.I)
+_REFERENCES = re.compile(
+    r"^(?:参考|参考文献|参考资料|参考链接|参考文章|参考阅读|引用文献|相关链接|引用|references?|bibliography|citations?)\s*[:：]?$",
+    re.I,
+)
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*[.、)]?|[一二三四五六七八九十]+[、.]|0x[0-9a-fA-F]+\.?)\s*")
+# The end mark of a post: what follows is the site's, not the article's.
+_THE_END = re.compile(r"^[-—–=~·*\s]*(?:END|THE END|完|全文完|本文完)[-—–=~·*\s]*$", re.I)
 _THANKS = re.compile(r"^(?:致谢|鸣谢|感谢|acknowledge?ments?)\s*[:：]?$", re.I)
 # A line announcing a list of other articles: the list after it goes too.
 _RELATED = re.compile(
@@ -41,7 +47,9 @@ _BOILERPLATE = [
         r"(在|用)浏览器中?打开",
         r"请使用以下方法",
         r"^(文章|原文|图片|题图|封面|视频|内容)?(转载|转自)?(来源|出处)\s*[:：]",
-        r"^(作者|编辑|责编|责任编辑|发布人|排版|审校|校对|撰文|编译|译者|编者|出品|来自|原创|整理)\s*[|｜:：]",
+        r"^(作者|编辑|责编|责任编辑|发布人|排版|审校|校对|撰文|编译|译者|编者|出品|来自|原创|整理|文|图|作者单位)\s*[|｜:：]",
+        # metadata lines of a paper write-up: its title, authors, links (the title is read before they go)
+        r"^[■●•◆▶►\-*\s]*(?:论文|文章)?(?:标题|题目|名称|地址|链接|作者|单位|机构|代码|项目主页|主页|论文)\s*[:：|｜]",
         r"^(免责|版权)?声明\s*[:：]",
         r"侵权|仅代表作者|不代表.{0,12}(立场|观点)|信息存储空间|版权归.{0,12}所有|未经.{0,8}(授权|许可).{0,8}(转载|使用)",
         r"扫码|二维码|长按识别|关注(我们|公众号)|欢迎(转发|分享|关注)|点赞|点个在看|星标|置顶公众号",
@@ -178,16 +186,20 @@ def _drop_noisy_sentences(para: str) -> str:
     return "".join(s for s in _SENTENCE.findall(para) if not _NOISE_SENTENCE.search(s)).strip()
 
 
-def _paper_link(paragraph: str, url: str) -> bool:
+def paper_link(paragraph: str, url: str) -> bool:
+    """A link to the paper or its code, judged by its host or its label."""
     return bool(_PAPER_HOSTS.search(url) or _PAPER_LINK_LABEL.search(paragraph.replace(url, "")))
 
 
-def _prose(piece: str, links: list[str]) -> str:
+def _harvest_links(line: str, links: list[str]) -> None:
+    for url in URL.findall(line):
+        if paper_link(line, url):
+            links.append(url.rstrip(".,"))
+
+
+def _prose(piece: str) -> str:
     """One paragraph with URLs, e-mails, citations, contact sentences and truncation removed ('' if none left)."""
     urls = URL.findall(piece)
-    for url in urls:
-        if _paper_link(piece, url):
-            links.append(url.rstrip(".,"))
     if urls and len(URL.sub("", piece)) <= 30:
         return ""  # a label and a link: metadata, not prose
     if urls or "@" in piece:
@@ -214,13 +226,16 @@ def clean(raw: RawArticle, source: str) -> Article:
             if level is None or level > skip_below:
                 continue
             skip_below = None
+        _harvest_links(line, links)  # "论文链接：…" lines go below, their link stays with the article
         if level is None and is_boilerplate(line.strip()):
             continue  # a byline or notice as a whole, before it is cut into pieces
         pieces = [line.strip()] if level is not None else [p.strip() for p in _CJK_BREAK.split(line.strip())]
         for piece in pieces:
             if not piece:
                 continue
-            bare = piece.strip("*_#:： ")
+            bare = _NUMBERING.sub("", piece).strip("*_#:： ")
+            if _THE_END.match(piece):
+                return _article(raw, source, paragraphs, headings, links)
             heading = level is not None or looks_like_heading(piece)
             if _REFERENCES.match(bare) or _THANKS.match(bare) or _REFERENCE_ENTRY.match(piece):
                 if level is not None and level < INFERRED:
@@ -240,7 +255,7 @@ def clean(raw: RawArticle, source: str) -> Article:
                 in_list = False
             if is_boilerplate(piece):
                 continue
-            text = _prose(piece, links)
+            text = _prose(piece)
             if not text:
                 continue
             parts = [text] if heading else split_glued_heading(text)
@@ -277,7 +292,7 @@ def _article(raw: RawArticle, source: str, paragraphs: list[str], headings: set[
         source=source,
         title=title,
         paragraphs=paragraphs,
-        links=list(dict.fromkeys(links)),
+        links=list(dict.fromkeys(links + raw.links)),
         paper_title=paper_title,
         headings=headings,
     )

@@ -14,6 +14,7 @@ class RawArticle:
     lines: list[str] = field(default_factory=list)
     headings: dict[int, int] = field(default_factory=dict)  # index into lines -> level (1-6, INFERRED)
     paper_title: str | None = None  # from metadata (front matter), when the file states it
+    links: list[str] = field(default_factory=list)  # paper/code links the layout held outside the text
 
     def add(self, line: str, level: int | None = None) -> None:
         if level is not None:
