@@ -57,6 +57,8 @@ class Context:
     def subject_at_start(self, text: str, sent: Sentence | None = None) -> str | None:
         """The known name a clause opens with (after 而/但/同时 …); 该技术/它 resolved to the name before it."""
         body = re.sub(r"^(?:而|但|同时|此外|另外|因此|所以|其中|具体来说|具体而言|最终|然后|接着)[，,]?\s*", "", text.strip())
+        if _THIS_PAPER.match(body):
+            return self.paper
         known = next((n for n in self.names if re.match(_word(n) + r"(?!\s*(?:和|与|、|及|跟|之间|,|，))", body)), None)
         if known or sent is None or not _PRONOUN.match(body):
             return known
@@ -71,6 +73,9 @@ class Context:
         return None
 
 
+_THIS_PAPER = re.compile(
+    r"^(?:这篇(?:论文|文章|工作)?|本文|该论文|该工作|论文|作者|研究者们?|研究人员|研究团队)(?![\u3400-\u9fff]{0,2}的)"
+)
 _PRONOUN = re.compile(
     r"^(?:该|这种|这一|此|这个|这项)(?:技术|机制|方法|模块|设计|模型|框架|策略|操作|过程|结构|网络|算法|思路)|^(?:它|其)"
 )
@@ -259,7 +264,10 @@ def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     return [Candidate(card, 8.0, "cause and effect (因此/从而)", sent.position, name_key(cause))]
 
 
-_MEANS = re.compile(r"(?P<verb>通过|运用|利用|借助)(?P<means>[^，。；]{3,40}?)(?P<link>来|以|从而|用以|用来|[，,])")
+_MEANS = re.compile(
+    r"(?P<verb>通过|运用|利用|借助|(?<![\u3400-\u9fff])用|(?<=[并而先再则就])用)"
+    r"(?P<means>[^，。；]{3,40}?)(?P<link>来|以|从而|用以|用来|[，,])"
+)
 _CAN = re.compile(r"^(?:能够|可以|就能|便能|能|可|得以|才能)")
 
 
@@ -451,7 +459,7 @@ _VERSUS = re.compile(
 def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'在 D 上，S 的效果与 B 相当甚至更好' -> 在 D 上，S 与 B 相比如何？ 相当甚至更好 (never a cloze on 优于)."""
     m = _VERSUS.search(sent.text)
-    if not m or re.search(r"\d", m.group("out")):
+    if not m or re.search(r"\d", m.group("out")) or re.search(r"也|都|明显|更|很|还|[A-Za-z]\s*$", m.group("b")):
         return []
     lead = sent.text[: m.start("s")]
     subject = ctx.subject_at_start(m.group("s"), sent) or ctx.subject_at_start(re.split(r"[，,]", m.group("s"))[-1], sent)
@@ -466,6 +474,30 @@ def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     card = Card(id=card_id(ctx.paper, "versus", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=answer, source=sent.text)
     return [Candidate(card, 6.5, "a comparison's outcome asked as Q&A", sent.position, name_key(answer + m.group("b")))]
+
+
+_TURNS = re.compile(
+    r"(?:把|将)(?P<a>[^，,。]{2,25}?)(?:更加形象地|直接|统一)?(?P<v>看成是?|看作|视为|建模为|建模成|转化为|转换为|映射为|映射到|"
+    r"替换为|替换成|分解为|分解成|拆分为|拆分成|合并回|合并到|写成|表示为|表示成|缩小为|压缩为|扩展为)(?P<b>[^，,。]{2,30})"
+)
+
+
+def turns_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'S 把 A 看成 B' -> S 把 A 看成什么？ B (how the method recasts something)."""
+    m = _TURNS.search(sent.text)
+    if not m or re.match(r"^(?:它|其|这|该)", m.group("a")):
+        return []
+    head = sent.text[: m.start()]
+    subject = ctx.subject_at_start(re.split(r"[，,]", head)[-1], sent) or ctx.subject_at_start(head, sent)
+    if not subject:
+        return []
+    answer = _strip_end(m.group("b"))
+    if len(answer) < 2 or _VAGUE.search(answer) or re.search(r"\d", answer):
+        return []
+    card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text) + "#turns"), type="qa", kind="claim",
+                front=f"{subject} 把{m.group('a').strip()}{m.group('v')}什么？", back=answer, source=sent.text)
+    return [Candidate(card, 7.0, f"what the method turns something into (把 A {m.group('v')} B)", sent.position,
+                      name_key(answer))]
 
 
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
@@ -632,6 +664,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
     performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates, versus_candidates,
+    turns_candidates,
 )
 
 
