@@ -90,3 +90,18 @@ def is_noun_phrase(text: str, vocab: Vocabulary) -> bool:
     if any(flag.startswith(("v", "d", "p", "c")) and not flag.startswith("vn") for _, flag in pairs[1:-1]) and len(pairs) > 3:
         return False
     return last.startswith(_NOUN_LAST) or last in {"vn"}
+
+
+COMMON_WORD_FREQ = 20  # jieba dictionary counts above this: an everyday word (上下文, 流水线), not an article's own term
+
+
+def is_common_word(word: str) -> bool:
+    """True for words jieba's general dictionary counts as frequent."""
+    return _jieba_dict_freq(word) >= COMMON_WORD_FREQ
+
+
+def _jieba_dict_freq(word: str) -> int:
+    import jieba
+
+    jieba.dt.check_initialized()
+    return int(jieba.dt.FREQ.get(word, 0))

@@ -17,7 +17,7 @@ from deckgen.extract.rules import ROLE_RULES, SKIP_RULES, roles, skip_rule
 from deckgen.extract.sentences import Sentence
 from deckgen.ingest import LATIN_NAME
 from deckgen.model import Card
-from deckgen.nlp import cjk_words, is_noun_phrase, specificity
+from deckgen.nlp import cjk_words, is_common_word, is_noun_phrase, specificity
 from deckgen.terms import Vocabulary, is_generic_name, name_key
 
 ROLE_BY_NAME = {r.name: r for r in ROLE_RULES}
@@ -99,6 +99,7 @@ def repeated_terms(sentences: list[Sentence], vocab: Vocabulary, least: int = 3)
     return {
         w for w, n in counts.items()
         if n >= least and len(w) >= 3 and w not in _NOT_AN_ANSWER and w not in vocab.forms and specificity(w) >= 16.0
+        and not is_common_word(w)
         and not _DESCRIPTOR.match(w) and is_noun_phrase(w, vocab)
     }
 
@@ -115,8 +116,8 @@ def component_names(sentences: list[Sentence], vocab: Vocabulary) -> set[str]:
             found.add(name)
     for m in _INTRODUCED.finditer(body):
         name = m.group("name").removesuffix("的")
-        if _DESCRIPTOR.match(name):
-            continue  # 新的缩放方法, 的训练量化方法: a description, not a name
+        if _DESCRIPTOR.match(name) or re.search(r"[的和与及、]", name) or not is_noun_phrase(name + m.group("kind"), vocab):
+            continue  # 新的缩放方法, 小型的神经网络, A和B技术: a description, not a name
         bare_repeats = body.count(name) >= 2 and len(name) >= 3
         found.add(name if bare_repeats else name + m.group("kind"))
     return {n for n in found if not re.fullmatch(r"[A-Za-z]{1,2}", n)}
@@ -459,7 +460,7 @@ _VERSUS = re.compile(
 def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'在 D 上，S 的效果与 B 相当甚至更好' -> 在 D 上，S 与 B 相比如何？ 相当甚至更好 (never a cloze on 优于)."""
     m = _VERSUS.search(sent.text)
-    if not m or re.search(r"\d", m.group("out")) or re.search(r"也|都|明显|更|很|还|[A-Za-z]\s*$", m.group("b")):
+    if not m or re.search(r"\d", m.group("out")) or re.search(r"也|都|明显|更|很|还|之间|的$|[A-Za-z]\s*$", m.group("b")):
         return []
     lead = sent.text[: m.start("s")]
     subject = ctx.subject_at_start(m.group("s"), sent) or ctx.subject_at_start(re.split(r"[，,]", m.group("s"))[-1], sent)

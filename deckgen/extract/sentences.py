@@ -35,6 +35,7 @@ _OPENER = re.compile(
 )
 # A piece of a sentence: it opens with a connective, or it stops without sentence punctuation.
 _FRAGMENT = re.compile(r"^(?:以便|以及|以获得|的|并且?|而且?|从而|即|或|且|则|等)|[^。！？!?；;”」』）)…]$")
+_LABEL = re.compile(r"^([^，,。：:；;\s]{2,12})[：:]\s*(?=\S.{9})")
 _LIST_MARK = re.compile(r"^(?:\d{1,2}[.．、)）]\s*|[（(]\d{1,2}[）)]\s*|[①-⑳]\s*|[-*•·]\s+)")
 
 
@@ -83,6 +84,8 @@ def split_sentences(paper: Paper) -> list[Sentence]:
             previous = ""
             for n, raw in enumerate(_split(paragraph)):
                 text = _OPENER.sub("", _LIST_MARK.sub("", raw).strip())
+                if (label := _LABEL.match(text)) and n == 0:
+                    heading, text = label.group(1), text[label.end() :]  # '训练效果更好：ControlNet 可以…': a list label
                 if _FRAGMENT.search(text):
                     continue  # cut at a line break or a clause without its sentence: never card text
                 if len(text) >= 8 and not PLANTED_INSTRUCTION.search(text):
