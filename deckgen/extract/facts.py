@@ -130,6 +130,10 @@ def _word(name: str) -> str:
     return left + re.escape(name) + right
 
 
+def _unbalanced(text: str) -> bool:
+    return text.count("(") + text.count("（") != text.count(")") + text.count("）")
+
+
 def _strip_end(text: str) -> str:
     return text.strip().rstrip("。；;，,：:").strip()
 
@@ -206,6 +210,8 @@ def _subject(ctx: Context, pre: str, sent: Sentence | None = None) -> str | None
     known = next((n for n in ctx.names if pre.endswith(n) and len(pre) - len(n) <= 4), None)
     if known:
         return known
+    if re.match(r"^(?:这|该|那|此|其|它)", pre) or re.search(r"的(?:特点|优点|缺点|作用|问题)$", pre):
+        return None  # an unresolved pointer, or a property rather than a thing
     if 2 <= len(pre) <= 10 and re.fullmatch(r"[\u3400-\u9fff]+", pre) and is_noun_phrase(pre, ctx.vocab):
         return pre
     return None
@@ -290,6 +296,8 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
             return []
         goal = goal_clause[goal_clause.find(subject) + len(subject) :] if subject in goal_clause else goal_clause
     goal = _strip_end(_CAN.sub("", goal.strip()))
+    if _unbalanced(goal) or _unbalanced(m.group("means")):
+        return []
     if re.search(r"实验|展现|表现|证明|显示|验证", goal + m.group("means")):
         return []  # an experiment is how the authors showed it, not how the method works
     goal = re.sub(r"^(实现|达到|完成)了", r"\1", goal).rstrip("了")
@@ -329,7 +337,7 @@ def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 _CN_COUNT = "一二两三四五六七八九十"
 _LISTED = re.compile(
     rf"(?P<count>[{_CN_COUNT}\d]{{1,2}})\s*(?P<unit>个|种|类|项|条|大|点|步)(?P<what>[^，。：:；、]{{1,10}}?)"
-    r"(?:[：:]|，?(?:分别是|分别为|即|包括))\s*(?P<items>[^。；]{4,80})"
+    r"(?:[：:]|，?(?:分别是|分别为|即|包括))\s*(?P<items>[^。；]{4,80})(?=[。；;]|$)"
 )
 
 
@@ -410,10 +418,10 @@ _NOT_A_CAUSE = re.compile(r"^(?:这|该|此|它|其|以便|尽管|虽然|然|但
 _NOT_AN_EFFECT = re.compile(r"^(?:这|那|它|我们|请|则|那就|就|会)")
 _LEADS_TO = re.compile(
     r"(?:^|[，,])(?:研究者们?|作者|他们)?(?:观察到|发现|表明|证明|显示)?[，,]?\s*(?P<a>[^，,。]{5,30}?)(?:会|将|可能)?"
-    r"(?:导致|造成|引起|引发)(?P<b>[^，,。]{2,20})"
+    r"(?:导致|造成|引起|引发)(?P<b>[^，,。]{2,20})(?=[，,。；;]|$)"
 )
 _WHEN = re.compile(
-    r"^(?:相反|此外|然而|同时)?[，,]?\s*(?:如果|当|若|只要|一旦)(?P<cond>[^，,。]{5,40}?)(?:时)?[，,]\s*(?:则|就|便)?(?P<out>[^。]{5,40})"
+    r"^(?:相反|此外|然而|同时)?[，,]?\s*(?:如果|当|若|只要|一旦)(?P<cond>[^，,。]{5,40}?)(?:时)?[，,]\s*(?:则|就|便)?(?P<out>[^。]{5,})"
 )
 
 
@@ -453,14 +461,14 @@ def is_the_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 
 _VERSUS = re.compile(
     r"(?P<s>[^，,。]{2,24}?)(?:的(?:效果|性能|表现|精度|结果))?(?:与|和|跟)(?P<b>[^，,。]{2,20}?)(?:相比)?[，,]?\s*"
-    r"(?P<out>(?:相当|持平|接近|类似|相似|更好|更优|更高|更低|更快|更少|优于|好于|不如)[^，,。]{0,12})"
+    r"(?P<out>(?:相当|持平|接近|类似|相似|更好|更优|更高|更低|更快|更少|优于|好于|不如)[^，,。]{0,12})(?=[，,。；;]|$)"
 )
 
 
 def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'在 D 上，S 的效果与 B 相当甚至更好' -> 在 D 上，S 与 B 相比如何？ 相当甚至更好 (never a cloze on 优于)."""
     m = _VERSUS.search(sent.text)
-    if not m or re.search(r"\d", m.group("out")) or re.search(r"也|都|明显|更|很|还|之间|的$|[A-Za-z]\s*$", m.group("b")):
+    if not m or re.search(r"\d", m.group("out")) or re.search(r"也|都|明显|更|很|还|之间|[的有是]$|[A-Za-z]\s*$", m.group("b")):
         return []
     lead = sent.text[: m.start("s")]
     subject = ctx.subject_at_start(m.group("s"), sent) or ctx.subject_at_start(re.split(r"[，,]", m.group("s"))[-1], sent)
@@ -479,7 +487,7 @@ def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 
 _TURNS = re.compile(
     r"(?:把|将)(?P<a>[^，,。]{2,25}?)(?:更加形象地|直接|统一)?(?P<v>看成是?|看作|视为|建模为|建模成|转化为|转换为|映射为|映射到|"
-    r"替换为|替换成|分解为|分解成|拆分为|拆分成|合并回|合并到|写成|表示为|表示成|缩小为|压缩为|扩展为)(?P<b>[^，,。]{2,30})"
+    r"替换为|替换成|分解为|分解成|拆分为|拆分成|合并回|合并到|写成|表示为|表示成|缩小为|压缩为|扩展为)(?P<b>[^，,。]{2,30})(?=[，,。；;]|$)"
 )
 
 
@@ -611,7 +619,7 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
                 continue  # a word inside an English phrase, not a name on its own
             if ctx.mentions[name_key(name)] < 2 and not after_verb(m.start()):
                 continue  # named once in passing
-            if re.fullmatch(r"[A-Za-z][a-z]+", name) and not ctx.is_component(name):
+            if re.fullmatch(r"[A-Za-z][a-z]+|[A-Za-z]{1,2}", name) and not ctx.is_component(name):
                 continue  # Figure, Stage: an English word, not a name
             weight = 9.0 + min(ctx.mentions[name_key(name)], 5)
             out.append((weight + after_verb(m.start()), m.start(), m.end(), name))

@@ -15,6 +15,7 @@ from deckgen.extract.forms import leak, visible_without
 from deckgen.terms import name_key
 
 _DANGLING = re.compile(r"这一问题|这个问题|该问题|上述|前述|前面提到|这一方法|这些结果|这一过程|这一框架|两者|这一点|如上所述")
+_POINTER = re.compile(r"这一|这些|这个|这种|该(?!方法)|此|其")  # a question must say what it asks about
 DEFAULT_MAX_CARDS = 20
 MIN_SCORE = 4.0  # below this a candidate is a guess, not a fact worth a review a day
 FLOOR = 3  # a deck keeps its best few flawless candidates even below MIN_SCORE, so no paper is left empty
@@ -37,7 +38,7 @@ def defect(candidate: Candidate, paper: str) -> str | None:
     card = candidate.card
     if why := leak(card):
         return why
-    if _DANGLING.search(visible_without(card)):
+    if _DANGLING.search(visible_without(card)) or card.type != "cloze" and _POINTER.search(card.front):
         return "it points at something not on the card (这一问题, 两者 …)"
     if candidate.answer_key and candidate.answer_key == name_key(paper) and card.kind != "term":
         return "the answer is the paper's own name"
