@@ -43,7 +43,17 @@ class Context:
     mentions: Counter[str] = field(default_factory=Counter)  # name_key -> occurrences in the article
 
     def is_paper(self, text: str) -> bool:
-        return name_key(text) == name_key(self.paper)
+        """The paper under any spelling of its name: EfficientNets, AdAutoMix for AdAutoMixup."""
+        a, b = name_key(text), name_key(self.paper)
+        return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) <= 2)
+
+    def weight(self, subject: str) -> float:
+        """How much a card about `subject` is about this paper: its own parts first, related work last."""
+        if self.is_paper(subject):
+            return 1.0
+        if self.is_component(subject) or subject in self.paper:
+            return 0.0
+        return -3.0  # a baseline or related work named in passing (HyperNetwork in a ControlNet article)
 
     components: set[str] = field(default_factory=set)  # terms the article defines, repeats or names as parts
 
@@ -165,6 +175,8 @@ def term_candidates(ctx: Context) -> list[Candidate]:
             continue
         if is_generic_name(term.latin, ctx.vocab) and key not in title_keys and not ctx.is_paper(term.latin):
             continue  # LLM -> 大型语言模型: every reader of AI papers knows it
+        if len(term.latin) <= 3 and term.latin.isupper() and key not in title_keys and not ctx.is_paper(term.latin):
+            continue  # KD, CR: a short abbreviation of a general idea or a dataset, not this paper's vocabulary
         chinese, full = term.chinese, term.full
         if full and initials_spell(term.latin, full) or (not chinese and full):
             # the reverse (full name -> abbreviation) would spell its own answer: one direction only
@@ -185,7 +197,8 @@ def term_candidates(ctx: Context) -> list[Candidate]:
 # ---------------------------------------------------------------- definitions and patterned questions
 
 _DEFINITION = re.compile(
-    r"^(?P<pre>.{1,30}?)(?P<verb>的核心思想是|的核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|是指|指的是|"
+    r"^(?P<pre>.{1,30}?)(?P<verb>的核心思想是|的核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|本质上是|其实就是|"
+    r"实际上就是|可以看作是?|是指|指的是|"
     r"是一种|是一个|是一类|是一项)(?P<def>.{4,})$"
 )
 _QUESTION_FOR = {
@@ -196,6 +209,11 @@ _QUESTION_FOR = {
     "的思路是": "{s} 的思路是什么？",
     "的关键在于": "{s} 的关键在于什么？",
     "的本质是": "{s} 的本质是什么？",
+    "本质上是": "{s} 本质上是什么？",
+    "其实就是": "{s} 本质上是什么？",
+    "实际上就是": "{s} 本质上是什么？",
+    "可以看作": "{s} 可以看作什么？",
+    "可以看作是": "{s} 可以看作什么？",
 }
 
 
@@ -227,16 +245,13 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     verb = m.group("verb")
     core = verb in _QUESTION_FOR
     definition = (verb[1:] if verb.startswith("是一") else "") + m.group("def")
-    first = clauses(definition)[0]
-    if not core and 6 <= first[1] - first[0] < len(definition.rstrip("。")):
-        definition = definition[first[0] : first[1]]  # 一种 X 的 Y，它…: the definition is the first clause
-    answer = _short_answer(definition)
-    if not answer or len(re.findall(r"[\u3400-\u9fff]", re.sub(r"^一(?:种|个|类|项)", "", answer))) < 6 or _VAGUE.search(answer):
+    answer = _short_answer(re.sub(r"[，,]\s*(?:它|该方法|其)", "，", definition), 60)
+    if not answer or len(re.findall(r"[\u3400-\u9fff]", re.sub(r"^一(?:种|个|类|项)", "", answer))) < 10 or _VAGUE.search(answer):
         return []  # 'ControlNet 是一种神经网络架构': too vague to be worth a review
     question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject)
     card = Card(id=card_id(ctx.paper, "definition", name_key(subject)), type="qa", kind="definition",
                 front=question, back=answer, source=sent.text)
-    score = (10.0 if core else 8.0) + (1.0 if ctx.is_paper(subject) else -2.5 if ctx.mentions[name_key(subject)] < 3 else 0.0)
+    score = (10.0 if core else 8.0) + ctx.weight(subject)
     return [Candidate(card, score, f"definition ({verb})", sent.position, name_key(answer))]
 
 
@@ -268,7 +283,7 @@ def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     question = f"为什么 {subject} {effect}？"
     card = Card(id=card_id(ctx.paper, "why", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=cause, source=sent.text)
-    return [Candidate(card, 8.0, "cause and effect (因此/从而)", sent.position, name_key(cause))]
+    return [Candidate(card, 8.0 + ctx.weight(subject), "cause and effect (因此/所以)", sent.position, name_key(cause))]
 
 
 _MEANS = re.compile(
@@ -308,7 +323,7 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     answer = m.group("verb") + m.group("means").strip()
     card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=answer, source=sent.text)
-    return [Candidate(card, 7.5, "means (通过 … 来)", sent.position, name_key(answer))]
+    return [Candidate(card, 7.5 + ctx.weight(subject), "means (通过 … 来)", sent.position, name_key(answer))]
 
 
 _UNLIKE = re.compile(
@@ -331,7 +346,7 @@ def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     other = m.group("other").strip()
     card = Card(id=card_id(ctx.paper, "unlike", anchor_text(sent.text)), type="qa", kind="claim",
                 front=f"与{other}相比，{subject} 有何不同？", back=answer, source=sent.text)
-    return [Candidate(card, 7.5, "contrast with earlier work (与 … 不同)", sent.position, name_key(answer))]
+    return [Candidate(card, 7.5 + ctx.weight(subject), "contrast with earlier work (与 … 不同)", sent.position, name_key(answer))]
 
 
 _CN_COUNT = "一二两三四五六七八九十"
@@ -565,6 +580,7 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 # ---------------------------------------------------------------- claims: hide the key term
 
 _OUTCOME = re.compile(r"(?:相当|持平|接近)(?:甚至(?:更好|更优|超过))?|(?:明显|显著|大幅)?(?:优于|好于|差于|不如)")
+_METRIC_NAME = re.compile(r"(?:top|Top|TOP)-?\d+|m?AP\w*|F1|BLEU|ROUGE\S*|FID|EM|PPL|IS|PSNR|SSIM|FLOPs?|FLOPS")
 _LIST_JOINT_BEFORE = re.compile(r"(?:、|和|与|及|/|,)\s*[“「\"]?\s*$")
 _LIST_JOINT_AFTER = re.compile(r"^\s*[”」\"]?\s*(?:、|和|与|及|/|,|等)")
 _SETUP = re.compile(
@@ -621,7 +637,9 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
                 continue  # named once in passing
             if re.fullmatch(r"[A-Za-z][a-z]+|[A-Za-z]{1,2}", name) and not ctx.is_component(name):
                 continue  # Figure, Stage: an English word, not a name
-            weight = 9.0 + min(ctx.mentions[name_key(name)], 5)
+            if _METRIC_NAME.fullmatch(name):
+                continue  # top-5, AP: a metric's name is not the fact
+            weight = 9.0 + min(ctx.mentions[name_key(name)], 5) + min(0.0, ctx.weight(name))
             out.append((weight + after_verb(m.start()), m.start(), m.end(), name))
     offset = 0
     for word in cjk_words(text, ctx.vocab):

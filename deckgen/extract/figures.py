@@ -124,7 +124,7 @@ def result_score(sentence: str, fig: Figure) -> tuple[float, str]:
     if _SETUP_BEFORE.search(before) and not _RESULT_UNIT.search(fig.text):
         return -3.0, "a setup value"
     sized = re.search(r"[BMK]$|亿|万", fig.text) or re.match(r"^\s*(?:[BMK]|亿|万)", after)
-    if sized and re.match(r"^\s*(?:[BMK]|亿|万)?\s*(?:个参数)?\s*的\s*[A-Za-z]", after) and not _METRIC_AFTER.match(after):
+    if sized and re.match(r"^\s*(?:[BMK]|亿|万)?\s*(?:个?参数量?)?\s*的\s*[A-Za-z]", after) and not _METRIC_AFTER.match(after):
         return -3.0, "a size describing a model ('335M 的 XNet')"
     if re.search(r"(?:不能|不超过|最多|至多|上限)[^，。；\d]{0,6}$", before):
         return -3.0, "a limit of the setup"

@@ -31,7 +31,8 @@ _HEADING_MARK = re.compile(
 # Discourse markers that open a sentence without adding to its fact.
 _OPENER = re.compile(
     r"^(?:(?:令人意外的是|有趣的是|值得注意的是|值得一提的是|需要注意的是|事实上|实际上|具体来说|具体而言|简单来说)[，,]\s*|"
-    r"(?:如|从)?(?:图|表|Table|Figure|Fig\.)\s*\d+[^，,。]{0,8}(?:所示|可见|可以看出|中可以看到)[，,]\s*)"
+    r"(?:如|从)?(?:图|表|Table|Figure|Fig\.)\s*\d+[^，,。]{0,8}(?:所示|可见|可以看出|中可以看到)[，,]\s*|"
+    r"(?:通过这种方式|这样一来|这样|因此|所以|此外|另外|同时|总的来说|总之)[，,]\s*|[问答][:：]\s*)"
 )
 # A piece of a sentence: it opens with a connective, or it stops without sentence punctuation.
 _FRAGMENT = re.compile(r"^(?:以便|以及|以获得|的|并且?|而且?|从而|即|或|且|则|等)|[^。！？!?；;”」』）)…]$")
