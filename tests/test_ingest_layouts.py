@@ -180,3 +180,10 @@ def ingest_text(text: str, name: str) -> list[str]:
     from deckgen.ingest import group_by_paper
 
     return [p.name for p in group_by_paper(parse_text(text, name))]
+
+
+def test_a_bold_sentence_is_prose_and_a_bold_short_line_a_heading():
+    md = "# GateNet\n\n**方法：**\n\n**GateNet 在每个注意力头后面加了门控单元，准确率提升了 2.4 个百分点。**\n"
+    [article] = parse_text(md, "x.md")
+    assert article.paragraphs == ["方法：", "GateNet 在每个注意力头后面加了门控单元，准确率提升了 2.4 个百分点。"]
+    assert article.headings == {0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from deckgen.ingest.noise import paper_link
+from deckgen.ingest.noise import looks_like_heading, paper_link
 from deckgen.ingest.raw import RawArticle
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -146,8 +146,8 @@ def _blocks(lines: list[str]) -> list[tuple[str, int | None, str]]:
             text, _, raw = out.pop()
             out.append((text, 1 if line.strip().startswith("=") else 2, raw))
             continue
-        if m := _BOLD_LINE.match(_QUOTE.sub("", line)):
-            out.append((inline(m.group(1)), 6, line))
+        if (m := _BOLD_LINE.match(_QUOTE.sub("", line))) and looks_like_heading(inline(m.group(1))):
+            out.append((inline(m.group(1)), 6, line))  # a bold line is a heading; a bold sentence stays prose
             continue
         body = _LIST.sub("", _QUOTE.sub("", line))
         text = inline(body)
