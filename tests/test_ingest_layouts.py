@@ -187,3 +187,9 @@ def test_a_bold_sentence_is_prose_and_a_bold_short_line_a_heading():
     [article] = parse_text(md, "x.md")
     assert article.paragraphs == ["方法：", "GateNet 在每个注意力头后面加了门控单元，准确率提升了 2.4 个百分点。"]
     assert article.headings == {0}
+
+
+def test_an_enumerator_is_not_cut_from_its_sentence():
+    text = "门控网络 GateNet 的三个部分详解\n（1） 每一步的门控值都由当前输入决定，（2）门控单元很轻量。\n1. 门控单元只有一个线性层，参数量不到原模型的 1%。\n"
+    [article] = parse_text(text, "x.txt")
+    assert article.paragraphs[0].startswith("（1） 每一步的门控值")
