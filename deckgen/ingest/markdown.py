@@ -21,6 +21,8 @@ _FIGURE_CLOSE = re.compile(r"</(figure|p|div|center|picture|video|iframe|gradio-
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)|!\[[^\]]*\]\[[^\]]*\]")
 # An image that is a rendered formula (Zhihu, CodeCogs, …): its alt text is the formula, part of the sentence.
 _FORMULA_IMAGE = re.compile(r"equation\?|[?&]tex=|latex|codecogs|mathjax", re.I)
+_PAPER_HOST = re.compile(r"arxiv\.org/(?:abs|pdf)|openreview\.net/(?:forum|pdf)|aclanthology\.org", re.I)
+_LATIN_TITLE = re.compile(r"[A-Z][\w-]*(?::)?(?: [\w:-]+){2,}")
 LINKS_ONLY = -2  # the level of a line kept only for its links
 _FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -202,7 +204,13 @@ def split_markdown(text: str) -> list[RawArticle]:
         for line, level, _ in chunk:
             if level != LINKS_ONLY:
                 art.add(line, level)
-        art.links = [url for *_, raw in chunk for label, url in _LINK.findall(raw) if paper_link(label, url)]
+        found = [(label, url) for *_, raw in chunk for label, url in _LINK.findall(raw)]
+        art.links = [url for label, url in found if paper_link(label, url)]
+        # "[XNet: Fast Gated Attention](https://arxiv.org/abs/…)": a paper link labelled with the paper's title
+        art.paper_title = next(
+            (inline(label) for label, url in found if _PAPER_HOST.search(url) and _LATIN_TITLE.fullmatch(inline(label))),
+            None,
+        )
         if art.lines:
             articles.append(art)
     return articles
