@@ -180,3 +180,26 @@ def ingest_text(text: str, name: str) -> list[str]:
     from deckgen.ingest import group_by_paper
 
     return [p.name for p in group_by_paper(parse_text(text, name))]
+
+
+def test_a_bold_sentence_is_prose_and_a_bold_short_line_a_heading():
+    md = "# GateNet\n\n**方法：**\n\n**GateNet 在每个注意力头后面加了门控单元，准确率提升了 2.4 个百分点。**\n"
+    [article] = parse_text(md, "x.md")
+    assert article.paragraphs == ["方法：", "GateNet 在每个注意力头后面加了门控单元，准确率提升了 2.4 个百分点。"]
+    assert article.headings == {0}
+
+
+def test_an_enumerator_is_not_cut_from_its_sentence():
+    text = "门控网络 GateNet 的三个部分详解\n（1） 每一步的门控值都由当前输入决定，（2）门控单元很轻量。\n1. 门控单元只有一个线性层，参数量不到原模型的 1%。\n"
+    [article] = parse_text(text, "x.txt")
+    assert article.paragraphs[0].startswith("（1） 每一步的门控值")
+
+
+def test_an_arxiv_link_labelled_with_its_title_names_the_paper():
+    md = (
+        "# 一种让注意力更省显存的方法\n\n论文：[SlimAttn: Memory-Light Attention for Long Inputs](https://arxiv.org/abs/2401.00003)\n\n"
+        "SlimAttn 把注意力矩阵分块计算，显存占用随序列长度线性增长。SlimAttn 在 16K 长度上比普通注意力省 70% 显存。\n"
+    )
+    [article] = parse_text(md, "x.md")
+    assert article.paper_title == "SlimAttn: Memory-Light Attention for Long Inputs"
+    assert ingest_text(md, "x.md") == ["SlimAttn"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from deckgen.ingest.noise import paper_link
+from deckgen.ingest.noise import looks_like_heading, paper_link
 from deckgen.ingest.raw import RawArticle
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -21,6 +21,8 @@ _FIGURE_CLOSE = re.compile(r"</(figure|p|div|center|picture|video|iframe|gradio-
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)|!\[[^\]]*\]\[[^\]]*\]")
 # An image that is a rendered formula (Zhihu, CodeCogs, …): its alt text is the formula, part of the sentence.
 _FORMULA_IMAGE = re.compile(r"equation\?|[?&]tex=|latex|codecogs|mathjax", re.I)
+_PAPER_HOST = re.compile(r"arxiv\.org/(?:abs|pdf)|openreview\.net/(?:forum|pdf)|aclanthology\.org", re.I)
+_LATIN_TITLE = re.compile(r"[A-Z][\w-]*(?::)?(?: [\w:-]+){2,}")
 LINKS_ONLY = -2  # the level of a line kept only for its links
 _FOOTNOTE = re.compile(r"\[\^[^\]]+\]")
 _LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -146,8 +148,8 @@ def _blocks(lines: list[str]) -> list[tuple[str, int | None, str]]:
             text, _, raw = out.pop()
             out.append((text, 1 if line.strip().startswith("=") else 2, raw))
             continue
-        if m := _BOLD_LINE.match(_QUOTE.sub("", line)):
-            out.append((inline(m.group(1)), 6, line))
+        if (m := _BOLD_LINE.match(_QUOTE.sub("", line))) and looks_like_heading(inline(m.group(1))):
+            out.append((inline(m.group(1)), 6, line))  # a bold line is a heading; a bold sentence stays prose
             continue
         body = _LIST.sub("", _QUOTE.sub("", line))
         text = inline(body)
@@ -202,7 +204,13 @@ def split_markdown(text: str) -> list[RawArticle]:
         for line, level, _ in chunk:
             if level != LINKS_ONLY:
                 art.add(line, level)
-        art.links = [url for *_, raw in chunk for label, url in _LINK.findall(raw) if paper_link(label, url)]
+        found = [(label, url) for *_, raw in chunk for label, url in _LINK.findall(raw)]
+        art.links = [url for label, url in found if paper_link(label, url)]
+        # "[XNet: Fast Gated Attention](https://arxiv.org/abs/…)": a paper link labelled with the paper's title
+        art.paper_title = next(
+            (inline(label) for label, url in found if _PAPER_HOST.search(url) and _LATIN_TITLE.fullmatch(inline(label))),
+            None,
+        )
         if art.lines:
             articles.append(art)
     return articles

@@ -24,7 +24,7 @@ Top-1 Top-5 FLOPs FLOPS MACs TFLOPS QPS FPS Acc SOTA Baseline
 ImageNet ImageNet-1K ImageNet-21K ImageNet-22K COCO MS-COCO CIFAR CIFAR-10 CIFAR-100 MNIST JFT JFT-300M VOC
 LAION ADE20K Cityscapes GLUE SuperGLUE SQuAD MMLU GSM8K HumanEval WMT
 Google Meta Microsoft OpenAI DeepMind Facebook Nvidia Intel Apple Amazon Baidu Alibaba Tencent
-HuggingFace Hugging-Face GitHub Zhihu CSDN PaperWeekly
+HuggingFace Hugging-Face GitHub
 PyTorch TensorFlow JAX Keras CUDA Triton Python GPU CPU TPU NPU API
 """
 NOT_A_PAPER = {name_key(n) for n in re.findall(r"\S+", _NOT_A_PAPER_TEXT)} | {"googlebrain", "googleresearch"}

@@ -67,7 +67,7 @@ _BOILERPLATE = [
         r"发表于|^原创(?:\s|$)",
         r"^(?:关于作者|作者简介|作者介绍|about the author)",
         # group, QR and follow lines
-        r"QQ\s*群|微信群|交流群|技术群|读者群|讨论群|加群|进群|群号|公众号|微信号|添加.{0,8}微信|加.{0,4}微信|私信|私戳",
+        r"QQ\s*群|微信群|交流群|技术群|读者群|讨论群|加群|进群|群号|公众号|微信号|添加.{0,8}微信|加.{0,4}微信|私信",
         # letter-spaced banner text ("榜 单 公 布")
         r"(?:[\u4e00-\u9fff] ){3,}[\u4e00-\u9fff]",
     )
@@ -213,6 +213,20 @@ def _prose(piece: str) -> str:
     return piece
 
 
+_ENUMERATOR = re.compile(r"^[（(]?(?:\d{1,2}|[一二三四五六七八九十])[)）.、]$")
+
+
+def _pieces(line: str) -> list[str]:
+    """A scraped line cut at the spaces that glued its paragraphs; '（1） 每一步…' stays one piece."""
+    pieces: list[str] = []
+    for piece in _CJK_BREAK.split(line.strip()):
+        if pieces and _ENUMERATOR.match(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece.strip()}"
+        else:
+            pieces.append(piece.strip())
+    return pieces
+
+
 def clean(raw: RawArticle, source: str) -> Article:
     """Raw lines to paragraphs: furniture, back matter and code out; section headings marked."""
     paragraphs: list[str] = []
@@ -229,7 +243,7 @@ def clean(raw: RawArticle, source: str) -> Article:
         _harvest_links(line, links)  # "论文链接：…" lines go below, their link stays with the article
         if level is None and is_boilerplate(line.strip()):
             continue  # a byline or notice as a whole, before it is cut into pieces
-        pieces = [line.strip()] if level is not None else [p.strip() for p in _CJK_BREAK.split(line.strip())]
+        pieces = [line.strip()] if level is not None else _pieces(line)
         for piece in pieces:
             if not piece:
                 continue
