@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from deckgen.extract import figures as fig
 from deckgen.extract.forms import MAX_CLOZE, clauses, cloze_text, widen_to_formula, window
-from deckgen.extract.glossary import Term, initials_spell
+from deckgen.extract.glossary import Term, initials_spell, is_name_like
 from deckgen.extract.ids import anchor_text, card_id
 from deckgen.extract.rules import ROLE_RULES, SKIP_RULES, roles, skip_rule
 from deckgen.extract.sentences import Sentence
@@ -67,7 +67,7 @@ class Context:
     def subject_at_start(self, text: str, sent: Sentence | None = None) -> str | None:
         """The known name a clause opens with (after 而/但/同时 …); 该技术/它 resolved to the name before it."""
         body = re.sub(r"^(?:而|但|同时|此外|另外|因此|所以|其中|具体来说|具体而言|最终|然后|接着)[，,]?\s*", "", text.strip())
-        if _THIS_PAPER.match(body):
+        if _THIS_PAPER.match(body) and _SHORT_NAME.fullmatch(self.paper):
             return self.paper
         known = next((n for n in self.names if re.match(_word(n) + r"(?!\s*(?:和|与|、|及|跟|之间|,|，))", body)), None)
         if known or sent is None or not _PRONOUN.match(body):
@@ -83,6 +83,7 @@ class Context:
         return None
 
 
+_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w\-.+ ]{0,24}")  # a method's name, not a title: only it can stand for 本文
 _THIS_PAPER = re.compile(
     r"^(?:这篇(?:论文|文章|工作)?|本文|该论文|该工作|论文|作者|研究者们?|研究人员|研究团队)(?![\u3400-\u9fff]{0,2}的)"
 )
@@ -120,6 +121,8 @@ def component_names(sentences: list[Sentence], vocab: Vocabulary) -> set[str]:
     found: set[str] = set()
     for heading in {s.heading for s in sentences if s.heading}:
         name = re.sub(r"^[\d.、\s]+", "", heading).strip()
+        if is_common_word(name) or name in vocab.forms:
+            continue  # 分类, 流水线: an everyday or general word as a section title
         if 2 <= len(name) <= 16 and not _GENERIC_SECTION.match(name) and body.count(name) >= 1 and (
             re.search(r"[A-Za-z]", name) or is_noun_phrase(name, vocab)
         ):
@@ -138,6 +141,11 @@ def _word(name: str) -> str:
     left = r"(?<![A-Za-z0-9\-])" if name[:1].isascii() else ""
     right = r"(?![A-Za-z0-9]|-[A-Za-z0-9])" if name[-1:].isascii() else ""
     return left + re.escape(name) + right
+
+
+def _q(subject: str) -> str:
+    """A question's subject: a Latin name keeps a space before the Chinese that follows, a Chinese one does not."""
+    return f"{subject} " if subject[-1:].isascii() else subject
 
 
 def _unbalanced(text: str) -> bool:
@@ -219,7 +227,7 @@ _QUESTION_FOR = {
 
 def _subject(ctx: Context, pre: str, sent: Sentence | None = None) -> str | None:
     if sent is not None and _PRONOUN.match(pre.strip()):
-        return ctx.referent(sent) or ctx.paper  # 该框架的核心思想是…: the framework named just before
+        return ctx.referent(sent)  # 该框架的核心思想是…: the framework named just before
     pre = re.sub(r"^(?:所谓的?|简单来说[，,]?|简而言之[，,]?|其中[，,]?|而|总的来说[，,]?)", "", pre).strip(" “”\"「」，,")
     if gloss := re.search(r"[（(]([^（()）]+)[)）]$", pre):
         # 低秩适应(Low-Rank Adaptation,LoRA)的核心思想是…: the subject is the short name in the gloss
@@ -248,7 +256,7 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     answer = _short_answer(re.sub(r"[，,]\s*(?:它|该方法|其)", "，", definition), 60)
     if not answer or len(re.findall(r"[\u3400-\u9fff]", re.sub(r"^一(?:种|个|类|项)", "", answer))) < 10 or _VAGUE.search(answer):
         return []  # 'ControlNet 是一种神经网络架构': too vague to be worth a review
-    question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject)
+    question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject).replace(f"{subject} ", _q(subject))
     card = Card(id=card_id(ctx.paper, "definition", name_key(subject)), type="qa", kind="definition",
                 front=question, back=answer, source=sent.text)
     score = (10.0 if core else 8.0) + ctx.weight(subject)
@@ -280,7 +288,7 @@ def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     if re.search(r"[，,]", effect) or any(n in effect for n in ctx.names if ctx.is_paper(n)):
         return []
-    question = f"为什么 {subject} {effect}？"
+    question = f"为什么 {_q(subject)}{effect}？"
     card = Card(id=card_id(ctx.paper, "why", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=cause, source=sent.text)
     return [Candidate(card, 8.0 + ctx.weight(subject), "cause and effect (因此/所以)", sent.position, name_key(cause))]
@@ -319,7 +327,9 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     goal = re.sub(r"^(?:旨在|用于|为了)", "", goal)
     if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在|能|很|都)", goal) or re.search(r"是|都", goal):
         return []
-    question = f"{subject} 如何{goal}？"
+    if re.search(r"观察到|发现|证明|表明|看到|研究人员|研究者|我们|用户|作者|判断", goal):
+        return []
+    question = f"{_q(subject)}如何{goal}？"
     answer = m.group("verb") + m.group("means").strip()
     card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=answer, source=sent.text)
@@ -345,7 +355,7 @@ def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     other = m.group("other").strip()
     card = Card(id=card_id(ctx.paper, "unlike", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"与{other}相比，{subject} 有何不同？", back=answer, source=sent.text)
+                front=f"与{other}相比，{_q(subject)}有何不同？", back=answer, source=sent.text)
     return [Candidate(card, 7.5 + ctx.weight(subject), "contrast with earlier work (与 … 不同)", sent.position, name_key(answer))]
 
 
@@ -378,7 +388,7 @@ def list_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     what = f"{count}{m.group('unit')}{m.group('what')}".strip()
     card = Card(id=card_id(ctx.paper, "list", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"{subject} 的{what}是什么？", back="、".join(items), source=sent.text)
+                front=f"{_q(subject)}的{what}是什么？", back="、".join(items), source=sent.text)
     return [Candidate(card, 7.0, "a list the sentence spells out: ask for the items", sent.position, name_key(card.back))]
 
 
@@ -425,12 +435,14 @@ def purpose_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     asks = "目标" if m.group("verb") in ("旨在", "的目标是", "的目的是") else "作用"
     card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"{subject} 的{asks}是什么？", back=answer, source=sent.text)
+                front=f"{_q(subject)}的{asks}是什么？", back=answer, source=sent.text)
     return [Candidate(card, 7.0, f"what a part is for ({m.group('verb')})", sent.position, name_key(answer))]
 
 
-_NOT_A_CAUSE = re.compile(r"^(?:这|该|此|它|其|以便|尽管|虽然|然|但|而|并|且|如果|那)|您|你|我们|本文|如何|它们|并$|^.{0,2}$")
-_NOT_AN_EFFECT = re.compile(r"^(?:这|那|它|我们|请|则|那就|就|会)")
+_NOT_A_CAUSE = re.compile(
+    r"^(?:这|该|此|它|其|以便|尽管|虽然|然|但|而|并|且|如果|那)|您|你|我们|本文|如何|它们|可以|能够|使用|被|认为|并$|^.{0,2}$"
+)
+_NOT_AN_EFFECT = re.compile(r"^(?:这|那|它|我们|请|则|那就|就|会|意味着|说明|表示)")
 _LEADS_TO = re.compile(
     r"(?:^|[，,])(?:研究者们?|作者|他们)?(?:观察到|发现|表明|证明|显示)?[，,]?\s*(?P<a>[^，,。]{5,30}?)(?:会|将|可能)?"
     r"(?:导致|造成|引起|引发)(?P<b>[^，,。]{2,20})(?=[，,。；;]|$)"
@@ -467,7 +479,7 @@ _IS_THE = re.compile(
 def is_the_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'A 是 B 的瓶颈' -> B 的瓶颈是什么？ A (the sentence names what matters most)."""
     m = _IS_THE.match(sent.text)
-    if not m or _NOT_A_CAUSE.search(m.group("a")) or _DESCRIPTOR.match(m.group("a")):
+    if not m or _NOT_A_CAUSE.search(m.group("a")) or _DESCRIPTOR.match(m.group("a")) or re.search(r"被|认为", m.group("a")):
         return []
     card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
                 front=f"{m.group('b')}的{m.group('n')}是什么？", back=m.group("a").strip(), source=sent.text)
@@ -491,7 +503,7 @@ def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     setting = next((c for c in re.split(r"[，,]", lead) if re.match(r"^在.{2,40}(?:上|中)", c)), "")
     setting = re.sub(r"(?:的实验|实验)?(?:发现|表明|显示)$", "", setting)
-    question = f"{setting + '，' if setting else ''}{subject} 与{m.group('b').strip()}相比如何？"
+    question = f"{setting + '，' if setting else ''}{_q(subject)}与{m.group('b').strip()}相比如何？"
     answer = _strip_end(m.group("out"))
     if _VAGUE.search(answer) or len(question) > 80:
         return []
@@ -519,9 +531,30 @@ def turns_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if len(answer) < 2 or _VAGUE.search(answer) or re.search(r"\d", answer):
         return []
     card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text) + "#turns"), type="qa", kind="claim",
-                front=f"{subject} 把{m.group('a').strip()}{m.group('v')}什么？", back=answer, source=sent.text)
+                front=f"{_q(subject)}把{m.group('a').strip()}{m.group('v')}什么？", back=answer, source=sent.text)
     return [Candidate(card, 7.0, f"what the method turns something into (把 A {m.group('v')} B)", sent.position,
                       name_key(answer))]
+
+
+_NAMED = re.compile(
+    r"(?:我们)?(?:称其为|称之为|把它称为|将其称为|被称为|称为|叫做|命名为)\s*[“「\"]?"
+    r"(?P<n>[A-Za-z][\w\-]*(?: [A-Za-z][\w\-]*){0,3}|[\u3400-\u9fff]{2,10})[”」\"]?"
+    r"\s*[。；;，,]?$"
+)
+
+
+def named_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'…压缩维度为 D，这里我们称其为 Patch Embedding。' -> a blank on the name the sentence gives what it described."""
+    m = _NAMED.search(sent.text)
+    if not m or ctx.is_paper(m.group("n")) or sent.text.count(m.group("n")) > 1 or m.start() < 10:
+        return []
+    start, end = m.span("n")
+    text = cloze_text(sent.text, [(start, end)], (0, len(sent.text)))
+    text = re.sub(r"[，,]\s*这里(?=我们)", "，", text)
+    card = Card(id=card_id(ctx.paper, "claim", anchor_text(sent.text)), type="cloze", kind="claim", text=text,
+                source=sent.text)
+    return [Candidate(card, 7.0 + ctx.weight(m.group("n")) / 2, "the name the article gives a step (称为 X)", sent.position,
+                      name_key(m.group("n")))]
 
 
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
@@ -535,7 +568,7 @@ def parts_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if not subject:
         return []
     card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"{subject} 由什么组成？", back=m.group("parts").strip(), source=sent.text)
+                front=f"{_q(subject)}由什么组成？", back=m.group("parts").strip(), source=sent.text)
     return [Candidate(card, 7.0, "composition (由 … 组成)", sent.position, name_key(m.group("parts")))]
 
 
@@ -635,8 +668,10 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
                 continue  # a word inside an English phrase, not a name on its own
             if ctx.mentions[name_key(name)] < 2 and not after_verb(m.start()):
                 continue  # named once in passing
-            if re.fullmatch(r"[A-Za-z][a-z]+|[A-Za-z]{1,2}", name) and not ctx.is_component(name):
-                continue  # Figure, Stage: an English word, not a name
+            if re.fullmatch(r"[A-Za-z][a-z]+|\w{1,2}", name) and not ctx.is_component(name):
+                continue  # Figure, Stage, B7: an English word or a fragment of a name, not a name
+            if name.isascii() and not is_name_like(name) and not ctx.is_component(name):
+                continue  # float32, dropout: a plain word
             if _METRIC_NAME.fullmatch(name):
                 continue  # top-5, AP: a metric's name is not the fact
             weight = 9.0 + min(ctx.mentions[name_key(name)], 5) + min(0.0, ctx.weight(name))
@@ -691,7 +726,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
     performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates, versus_candidates,
-    turns_candidates,
+    turns_candidates, named_candidates,
 )
 
 

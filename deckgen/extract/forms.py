@@ -50,6 +50,9 @@ def cloze_text(sentence: str, spans: list[tuple[int, int]], keep: tuple[int, int
     return text
 
 
+_OPENS_MID_SENTENCE = re.compile(r"^\s*(?:以|并|而|从而|来|使|让|且|即|见|则|也|还|又|但|再)")
+
+
 def window(sentence: str, start: int, end: int, has_subject) -> tuple[int, int] | None:
     """The clauses holding [start, end), widened leftwards until they name their subject or setting.
 
@@ -63,6 +66,9 @@ def window(sentence: str, start: int, end: int, has_subject) -> tuple[int, int] 
     lo, hi = spans[first][0], spans[last][1]
     while not has_subject(sentence[lo:hi]) and first > 0 and hi - spans[first - 1][0] <= MAX_CLOZE:
         first -= 1
+        lo = spans[first][0]
+    while first > 0 and _OPENS_MID_SENTENCE.match(sentence[lo:]):
+        first -= 1  # '以获得 …' or '并把 …' is the second half of a sentence: take the first half along
         lo = spans[first][0]
     return (lo, hi) if has_subject(sentence[lo:hi]) else None
 
