@@ -45,7 +45,9 @@ class Context:
     def is_paper(self, text: str) -> bool:
         """The paper under any spelling of its name: EfficientNets, AdAutoMix for AdAutoMixup."""
         a, b = name_key(text), name_key(self.paper)
-        return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) <= 2)
+        if a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) <= 2):
+            return True
+        return len(a) >= 6 and len(a) >= len(b) / 2 and _subsequence(a, b)  # AdAutoMixup in Adversarial AutoMixup
 
     def weight(self, subject: str) -> float:
         """How much a card about `subject` is about this paper: its own parts first, related work last."""
@@ -53,7 +55,7 @@ class Context:
             return 1.0
         if self.is_component(subject) or subject in self.paper:
             return 0.0
-        return -3.0  # a baseline or related work named in passing (HyperNetwork in a ControlNet article)
+        return -5.0  # a baseline or related work named in passing (HyperNetwork in a ControlNet article)
 
     components: set[str] = field(default_factory=set)  # terms the article defines, repeats or names as parts
 
@@ -141,6 +143,11 @@ def _word(name: str) -> str:
     left = r"(?<![A-Za-z0-9\-])" if name[:1].isascii() else ""
     right = r"(?![A-Za-z0-9]|-[A-Za-z0-9])" if name[-1:].isascii() else ""
     return left + re.escape(name) + right
+
+
+def _subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(ch in chars for ch in short)
 
 
 def _q(subject: str) -> str:
@@ -331,6 +338,8 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     question = f"{_q(subject)}如何{goal}？"
     answer = m.group("verb") + m.group("means").strip()
+    if len(answer) < 8 or re.search(r"的角度|的方式|的方法$", answer):
+        return []  # 通过概率的角度: the means is too thin to be worth asking
     card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=answer, source=sent.text)
     return [Candidate(card, 7.5 + ctx.weight(subject), "means (通过 … 来)", sent.position, name_key(answer))]
@@ -395,7 +404,7 @@ def list_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 _PERFORMS = re.compile(
     r"^(?P<s>[^，,。]{2,24}?)在(?P<d>[^，,。]{2,24}?)(?:上|中)(?:的)?(?P<aspect>表现|效果|性能|结果)?(?P<p>[^。]{4,})"
 )
-_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|令人|非常好|很好|新颖|独有的特点|很多")
+_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|优异|令人|非常好|很好|新颖|独有的特点|很多|不错")
 
 
 def performs_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
@@ -662,8 +671,12 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
         for m in re.finditer(_word(name), text):
             if ctx.is_paper(name) or not allowed(m.start(), m.end(), name):
                 continue
-            if is_generic_name(name, ctx.vocab) and not after_verb(m.start()):
-                continue  # a general term (AI, Transformer) is not what this sentence teaches
+            if is_generic_name(name, ctx.vocab):
+                continue  # a general term (AI, Transformer, ViT) is not what this sentence teaches
+            if re.match(r"[._(]", text[m.end() : m.end() + 1]):
+                continue  # WeightGradStore.flush, f(x): code, not a name
+            if not ctx.is_component(name) and ctx.mentions[name_key(name)] < 3:
+                continue  # a tool or dataset named in passing (SerpAPI, RoCE): setup trivia
             if re.search(r"[A-Za-z]\s$", text[: m.start()]) or re.match(r"^\s[A-Za-z]", text[m.end() :]):
                 continue  # a word inside an English phrase, not a name on its own
             if ctx.mentions[name_key(name)] < 2 and not after_verb(m.start()):

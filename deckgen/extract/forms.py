@@ -102,9 +102,10 @@ def leak(card: Card) -> str | None:
             if len(digits) >= 2 and re.search(rf"(?<![\d.]){re.escape(digits)}(?![\d])", shown):
                 return f"the digits {digits} of the answer stand elsewhere on the card"
         unit = re.fullmatch(r"[^\d]*\d+(?:[.,]\d+)*\s*([^\d\s]{1,4})", answer.strip())
-        if unit and _RATIO_WORD.search(shown) and re.search(rf"\d\s*{re.escape(unit.group(1))}", shown):
+        same_unit = unit and unit.group(1) not in ("倍", "%", "％") and re.search(rf"\d\s*{re.escape(unit.group(1))}", shown)
+        if same_unit and _RATIO_WORD.search(shown):
             return "the answer can be computed from a ratio on the card"
     return None
 
 
-_RATIO_WORD = re.compile(r"分之|倍|一半")
+_RATIO_WORD = re.compile(r"分之|一半|的\s*[\d.]+\s*倍")  # 70B … 是 280B 的四分之一: the blank follows from the rest

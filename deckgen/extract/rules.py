@@ -29,6 +29,13 @@ def _rule(code: str, name: str, why: str, pattern: str, matches: tuple[str, ...]
 
 SKIP_RULES: tuple[Rule, ...] = (
     _rule(
+        "S10", "incidental",
+        "Appendix experiments, figure captions and colour legends are details no student reviews.",
+        r"附录|色彩编码|颜色表示|图例|上半部分图|下半部分图|左图|右图",
+        ("附录 H 中的实验显示提升了 20%。", "通过色彩编码展示了不同大小的模型。"),
+        ("在 ImageNet 上提升了 2%。",),
+    ),
+    _rule(
         "S1", "rhetoric",
         "Hype and rhetoric test nothing the paper showed.",
         r"期待|总之|总而言之|综上|不得不说|可以说|毫无疑问|前所未有|令人(?:惊叹|兴奋|印象深刻)|不仅.{0,30}(?:更|还)|"
