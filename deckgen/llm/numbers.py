@@ -14,12 +14,12 @@ _MULTIPLIER = {
     "K": 1e3, "k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12,
 }  # fmt: skip
 _MULT = "万亿|千万|百万|亿|万|千|[KkMBT](?![A-Za-z])"
-ARABIC = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(?:多|余|左右))?\s*({_MULT})?")
-_FRACTION = re.compile(r"(?<![\d.])(\d+)\s*/\s*(\d+)(?![\d.])")
+ARABIC = re.compile(rf"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(?:\s*(?:多|余|左右))?\s*({_MULT})?")
+_FRACTION = re.compile(r"(?<![\d.A-Za-z])(\d+)\s*/\s*(\d+)(?![\d.])")
 _CN_FRACTION = re.compile(rf"([{_CN_NUM}]+|\d+)分之([{_CN_NUM}]+|\d+(?:\.\d+)?)")
 CHINESE = re.compile(rf"[{_CN_NUM}]+(?:点[{_CN_NUM[:12]}]+)?(?:\s*(?:多|余))?\s*({_MULT})?")
 # a Chinese numeral in an answer counts as a number only before a unit or measure word ("七个", not "一致")
-_MEASURE = "万亿|亿|万|个|种|层|倍|项|次|步|类|名|位|篇|张|块|款|轮|维|小时|天|年|月|%|％|$"
+_MEASURE = "万亿|亿|万|个|种|层|倍|项|次|步|类|名|位|篇|张|块|款|轮|维|小时|天|年|月|%|％"
 _CN_MEASURE = re.compile(rf"[{_CN_NUM}]+(?:点[{_CN_NUM[:12]}]+)?(?=\s*(?:多|余)?\s*(?:{_MEASURE}))")
 
 
@@ -78,6 +78,8 @@ def values(text: str, strict_chinese: bool = False) -> set[float]:
         if whole and part is not None:
             out.add(_key(part if whole == 100 else part / whole))  # 百分之三十 is 30 (%), 四分之一 is 0.25
     chinese = _CN_MEASURE if strict_chinese else CHINESE
+    if strict_chinese and re.fullmatch(rf"[{_CN_NUM}]+(?:点[{_CN_NUM[:12]}]+)?", text.strip()):
+        chinese = CHINESE  # an answer that is only a numeral: "七"
     for match in chinese.finditer(_CN_FRACTION.sub(" ", text)):
         numeral = re.match(rf"[{_CN_NUM}点]+", match.group()).group()
         number = cn_value(numeral)
@@ -98,7 +100,8 @@ def occurrences(text: str, strict_chinese: bool = False) -> list[tuple[int, int,
     def free(start: int, end: int) -> bool:
         return not any(s < end and start < e for s, e, _ in found)
 
-    for pattern in (_CN_FRACTION, _FRACTION, ARABIC, _CN_MEASURE if strict_chinese else CHINESE):
+    whole = re.fullmatch(rf"[{_CN_NUM}]+(?:点[{_CN_NUM[:12]}]+)?", text.strip())
+    for pattern in (_CN_FRACTION, _FRACTION, ARABIC, _CN_MEASURE if strict_chinese and not whole else CHINESE):
         for match in pattern.finditer(text):
             if match.group().strip() and free(match.start(), match.end()):
                 vals = values(match.group(), strict_chinese)
