@@ -302,7 +302,8 @@ def test_parse_reply_reads_the_decisions():
 
 
 @pytest.mark.parametrize("reply", ['{"cards": [', "no json here", '{"answer": 1}', '{"cards": "none"}',
-                                   '{"cards": ' + "[" * 100000 + "]" * 100000 + "}"])
+                                   '{"cards": ' + "[" * 100000 + "]" * 100000 + "}"],
+                         ids=["cut-off", "prose", "no-cards", "cards-not-a-list", "nested-too-deep"])
 def test_parse_reply_rejects_what_it_cannot_use(reply):
     with pytest.raises(ValueError):
         parse_reply(reply)
