@@ -26,6 +26,7 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』\"]
 _ELISION = re.compile(r"…+|\.{3,}|⋯+")
 _BRACKETED = re.compile(r"[（(][^（）()]*[）)]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_CLAUSE_END = re.compile(r"[,，;；:：、。!！?？]")
 _LATEX = {
     "times": "×", "cdot": "·", "lambda": "λ", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ",
     "epsilon": "ε", "varepsilon": "ε", "theta": "θ", "mu": "μ", "sigma": "σ", "tau": "τ", "pi": "π",
@@ -212,10 +213,15 @@ def _swapped(card: Card, answer_values: set[float], source: str) -> bool:
     else:
         context = card.front
     wanted = _features(context)
-    leads, prev = [], 0
-    for start, end, vals in found:
-        leads.append((_fit(wanted, _features(source[prev:start])), vals))
-        prev = end
+    leads = []
+    for n, (start, end, vals) in enumerate(found):
+        # a number's own words: its clause, from the number (or comma) before it to the one after it
+        lo = found[n - 1][1] if n else 0
+        hi = found[n + 1][0] if n + 1 < len(found) else len(source)
+        lo = max([lo] + [m.end() for m in _CLAUSE_END.finditer(source, lo, start)])
+        after = _CLAUSE_END.search(source, end, hi)
+        own = source[lo:start] + " " + source[end : after.start() if after else hi]
+        leads.append((_fit(wanted, _features(own)), vals))
     mine = [score for score, vals in leads if vals & answer_values]
     others = [score for score, vals in leads if not vals & answer_values]
     return bool(mine and others) and max(others) >= max(mine) + SWAP_MARGIN
