@@ -65,16 +65,16 @@ class ResponseCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "responses" not in tables:  # someone else's database: do not write into it
+                raise CacheError(f"{self.path}: an SQLite file, but not a deckgen cache; pass --cache with another path")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(
                 f"{self.path}: cannot use it as the LLM cache ({exc}); is it another file? Pass --cache with a new "
                 "path, or delete this one if it is an old cache"
             ) from exc
-        if not {"key", "response"} <= columns:
-            raise CacheError(f"{self.path}: an SQLite file, but not a deckgen cache; pass --cache with another path")
 
     def get(self, key: str) -> str | None:
         with self._lock:

@@ -317,7 +317,10 @@ def cache_stats(path) -> None:
     """How many replies are cached, their tokens, and where the file is."""
     from deckgen.cache import ResponseCache, default_cache_path
 
-    store = ResponseCache(path or default_cache_path())
+    try:
+        store = ResponseCache(path or default_cache_path())
+    except DeckgenError as exc:
+        raise click.ClickException(str(exc)) from exc
     stats = store.stats()
     store.close()
     click.echo(f"{stats.path}")
@@ -334,7 +337,10 @@ def cache_clear(path) -> None:
     """Delete every cached reply (the next --llm run asks the model again)."""
     from deckgen.cache import ResponseCache, default_cache_path
 
-    store = ResponseCache(path or default_cache_path())
+    try:
+        store = ResponseCache(path or default_cache_path())
+    except DeckgenError as exc:
+        raise click.ClickException(str(exc)) from exc
     count = store.clear()
     store.close()
     click.echo(f"Deleted {count} cached replies from {store.path}")
