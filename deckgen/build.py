@@ -19,7 +19,7 @@ from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, article_index, paper_text
 from deckgen.merge import DeckChanges, State, ensure_ids, mark_model_dropped, merge
-from deckgen.model import DEFAULT_ROOT_DECK, Deck, Skipped
+from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck, Skipped
 from deckgen.package import model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
 
@@ -142,10 +142,8 @@ def build(
         for paper, deck in zip(papers, fresh, strict=True):
             key = slug(deck.paper)
             path, previous = existing.pop(key, (Path(decks_dir) / f"{key}.yaml", None))
-            # which facts are still in the article: cards whose sentence is gone leave, the others may stay
-            index = article_index(paper_text(paper))
             dropped = report.model_dropped.get(deck.paper, set()) if report and deck.paper in report.refined else None
-            deck, change, gone = merge(deck, previous, state, lambda c, i=index: i.contains(c.source), dropped)
+            deck, change, gone = merge(deck, previous, state, _still_in(paper), dropped)
             if report is not None:
                 report.kept += change.llm_landed
             ensure_ids(deck)
@@ -194,6 +192,15 @@ def explain_inputs(inputs: Iterable[str], terms: tuple[str, ...] = (), max_cards
     if not papers:
         raise NothingToBuild(f"no paper{' named ' + repr(paper) if paper else ''} in these inputs")
     return [explain(p, vocab, max_cards) for p in papers]
+
+
+def _still_in(paper) -> Callable[[Card], bool]:
+    """Is a card's source sentence still in the paper's articles? (indexed on the first question only)"""
+
+    def present(card: Card) -> bool:
+        return article_index(paper_text(paper)).contains(card.source)
+
+    return present
 
 
 def deck_sources(decks_dir: Path) -> tuple[list[str], list[str]]:

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from deckgen.extract import PLANTED_INSTRUCTION, anchor_text, card_id, tag_for
@@ -46,6 +46,7 @@ def strip_cloze(text: str) -> str:
     return CLOZE_DELETION.sub(r"\1", text)
 
 
+@lru_cache(maxsize=8192)
 def norm(text: str) -> str:
     """For "is this in the article": width, case, spacing, punctuation, LaTeX and cloze markup do not count."""
     return anchor_text(_latex_to_unicode(unicodedata.normalize("NFKC", strip_cloze(text))))
@@ -91,6 +92,11 @@ class ArticleIndex:
 
     def contains(self, source: str) -> bool:
         return bool(source.strip()) and self.locate(source) is not None
+
+    @cached_property
+    def values(self) -> frozenset[float]:
+        """Every number the article states, as values."""
+        return _values(" ".join(self.sentences))
 
 
 @lru_cache(maxsize=8)
@@ -146,7 +152,7 @@ def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
     first, last = span
     own = " ".join(index.sentences[first : last + 1])
     nearby = " ".join(index.sentences[max(0, first - 1) : last + 2])
-    problem = _check_substance(card, answer, own, nearby, article)
+    problem = _check_substance(card, answer, own, nearby, index)
     if problem:
         return problem
     card.source = own  # the article's own words, whatever formatting the model copied them with
@@ -155,8 +161,8 @@ def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
     return card
 
 
-def _check_substance(card: Card, answer: str, own: str, nearby: str, article: str) -> str | None:
-    article_values, nearby_values = _values(article), _values(nearby)
+def _check_substance(card: Card, answer: str, own: str, nearby: str, index: ArticleIndex) -> str | None:
+    article_values, nearby_values = index.values, _values(nearby)
     answer_numbers = numbers.occurrences(_plain_answer(answer), strict_chinese=True)
     for start, end, vals in answer_numbers:
         shown = numbers.plain(_plain_answer(answer))[start:end].strip()
@@ -168,7 +174,7 @@ def _check_substance(card: Card, answer: str, own: str, nearby: str, article: st
     for start, end, vals in numbers.occurrences(_plain_answer(asked), strict_chinese=True):
         if not vals & article_values:
             return f"the number {numbers.plain(_plain_answer(asked))[start:end].strip()} is not in the article"
-    nearby_norm, article_norm = norm(nearby), article_index(article).text
+    nearby_norm, article_norm = norm(nearby), index.text
     for term in _terms(answer) + (_terms(card.front) if card.type == "term" else []):
         if norm(term) not in article_norm:
             return f"the term {term} is not in the article"
@@ -180,27 +186,24 @@ def _check_substance(card: Card, answer: str, own: str, nearby: str, article: st
     return None
 
 
-@lru_cache(maxsize=64)
-def _values_cached(text: str) -> frozenset[float]:
-    return frozenset(numbers.values(text))
-
-
+@lru_cache(maxsize=1024)
 def _values(text: str) -> frozenset[float]:
-    return _values_cached(_latex_to_unicode(text))
+    return frozenset(numbers.values(_latex_to_unicode(text)))
 
 
-def _features(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def _features(text: str) -> frozenset[str]:
     """What a stretch of text is about: its Latin terms (weighty) and its Chinese character pairs."""
     latin = {"#" + t.lower() for t in _terms(text)}
     cjk = "".join(_CJK.findall(text))
-    return latin | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
+    return frozenset(latin | {cjk[i : i + 2] for i in range(len(cjk) - 1)})
 
 
-def _fit(a: set[str], b: set[str]) -> int:
+def _fit(a: frozenset[str], b: frozenset[str]) -> int:
     return sum(3 if f.startswith("#") else 1 for f in a & b)
 
 
-def _swapped(card: Card, answer_values: set[float], source: str) -> bool:
+def _swapped(card: Card, answer_values: frozenset[float], source: str) -> bool:
     """The answer is a number of its source sentence, but the question fits another number of it better."""
     source = numbers.plain(_latex_to_unicode(source))
     found = numbers.occurrences(source, strict_chinese=True)

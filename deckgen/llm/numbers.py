@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNIT = {"十": 10, "百": 100, "千": 1000}
@@ -92,10 +93,11 @@ def values(text: str, strict_chinese: bool = False) -> set[float]:
     return out
 
 
-def occurrences(text: str, strict_chinese: bool = False) -> list[tuple[int, int, set[float]]]:
+@lru_cache(maxsize=4096)
+def occurrences(text: str, strict_chinese: bool = False) -> tuple[tuple[int, int, frozenset[float]], ...]:
     """Where each number stands in `plain(text)`: (start, end, its values); a fraction is one number."""
     text = plain(text)
-    found: list[tuple[int, int, set[float]]] = []
+    found: list[tuple[int, int, frozenset[float]]] = []
 
     def free(start: int, end: int) -> bool:
         return not any(s < end and start < e for s, e, _ in found)
@@ -106,5 +108,5 @@ def occurrences(text: str, strict_chinese: bool = False) -> list[tuple[int, int,
             if match.group().strip() and free(match.start(), match.end()):
                 vals = values(match.group(), strict_chinese)
                 if vals:
-                    found.append((match.start(), match.end(), vals))
-    return sorted(found, key=lambda t: t[0])
+                    found.append((match.start(), match.end(), frozenset(vals)))
+    return tuple(sorted(found, key=lambda t: t[0]))

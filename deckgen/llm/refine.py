@@ -22,10 +22,11 @@ from deckgen.llm.combine import Decided, combine
 from deckgen.llm.grounding import ground
 from deckgen.llm.prompt import Prompt, assign_candidates, chunk_article, render_candidates, repair_message
 from deckgen.llm.reply import Reply, parse_reply
-from deckgen.model import Deck, Paper
+from deckgen.model import Card, Deck, Paper
 
 T = TypeVar("T")
 Progress = Callable[[list[T], str], Iterable[T]]
+Answer = tuple[Reply, list[Card | str]]  # a reply and each of its cards grounded, or the reason it is not
 
 
 @dataclass
@@ -72,6 +73,7 @@ class _Job:
     paper: str
     messages: list[dict[str, str]]
     ids: dict[str, str]  # the prompt's candidate numbers: {"c1": card id}
+    article: str  # the paper's whole text, which the cards are grounded in
 
 
 class _NotSent(LLMError):
@@ -156,14 +158,19 @@ class Refiner:
             chunks = chunk_article([p for a in paper.articles for p in a.paragraphs], self.config.chunk_chars)
             for chunk, candidates in zip(chunks, assign_candidates(chunks, deck.cards), strict=True):
                 shown, ids = render_candidates(candidates)
-                jobs.append(_Job(deck.paper, self.prompt.messages(deck.paper, chunk, shown), ids))
+                jobs.append(_Job(deck.paper, self.prompt.messages(deck.paper, chunk, shown), ids, paper_text(paper)))
         return jobs
 
-    def _run(self, jobs: list[_Job], progress: Progress) -> tuple[dict[str, list[tuple[_Job, Reply]]], dict[str, str]]:
-        replies: dict[str, list[tuple[_Job, Reply]]] = {}
+    def _work(self, job: _Job) -> tuple[Reply, list[Card | str]]:
+        """A reply and its cards grounded, in the worker: grounding overlaps with waiting for other replies."""
+        reply = self._ask(job)
+        return reply, [ground(raw, job.paper, job.article) for raw in reply.cards]
+
+    def _run(self, jobs: list[_Job], progress: Progress) -> tuple[dict[str, list[tuple[_Job, Answer]]], dict[str, str]]:
+        replies: dict[str, list[tuple[_Job, Answer]]] = {}
         failed: dict[str, str] = {}
         with ThreadPoolExecutor(max_workers=self.config.jobs) as pool:
-            futures = {pool.submit(self._ask, job): job for job in jobs}
+            futures = {pool.submit(self._work, job): job for job in jobs}
             try:
                 finished = as_completed(futures)
                 for _ in progress(list(futures), "Asking the model"):
@@ -189,18 +196,17 @@ class Refiner:
         """Each paper's deck as the model decided, grounded; on failure, its rule-based cards unchanged."""
         replies, failed = self._run(self.jobs(papers), progress)
         out = []
-        for paper, deck in papers:
+        for _, deck in papers:
             if deck.paper in failed:
                 if not self.dry_run:
                     self.report.fallbacks.append((deck.paper, failed[deck.paper]))
                 out.append(deck)
                 continue
             decided = Decided()
-            for job, reply in replies.get(deck.paper, []):
+            for job, (reply, grounded) in replies.get(deck.paper, []):
                 decided.keep |= {job.ids[i] for i in reply.keep if i in job.ids}
                 decided.drop |= {job.ids[i] for i in reply.drop if i in job.ids}
-                for raw in reply.cards:
-                    result = ground(raw, deck.paper, paper_text(paper))
+                for raw, result in zip(reply.cards, grounded, strict=True):
                     if isinstance(result, str):
                         self.report.dropped.append(Dropped(deck.paper, raw, result))
                         continue
