@@ -49,6 +49,8 @@ GOOD = [
                     "source": "在ＬｏｎｇＢｅｎｃｈ上，ＦｌｏｗＮｅｔ的准确率达到９０．５０％，比基线Ｌｏｎｇｆｏｒｍｅｒ高３．２个百分点。"}),
     ("digit-in-question", {"type": "qa", "front": "FlowNet 比 Longformer 高 3.2 个百分点,它在 LongBench 上的准确率是多少?",
                            "back": "90.50%", "source": LONGBENCH}),
+    ("short-clause-of-names", {"type": "qa", "front": "FlowNet 在 ZINC 上误差降低了多少?", "back": "18.2%",
+                               "source": "在 ZINC 上误差降低了 18.2%"}),
     ("term-card", {"type": "term", "front": "Sparse Attention", "back": "稀疏注意力",
                    "source": "研究团队提出了 FlowNet,一种面向长文本的稀疏注意力(Sparse Attention)机制。"}),
 ]

@@ -114,9 +114,13 @@ def _plain_answer(text: str) -> str:
 
 
 def is_clause(source: str) -> bool:
-    """A real clause, not a bare name: enough Chinese outside brackets, or a few English words."""
+    """A real clause, not a bare name or a term with its gloss: outside brackets, at least six words
+    (a Chinese character, an English word or a number each count one), two of them Chinese unless it
+    is an English sentence."""
     outside = _BRACKETED.sub("", _ELISION.sub("", source))
-    return len(_CJK.findall(outside)) >= 6 or len(_LATIN.findall(outside)) >= 4
+    chinese, latin = len(_CJK.findall(outside)), len(_LATIN.findall(outside))
+    words = chinese + latin + len(re.findall(r"\d+(?:\.\d+)?", outside))
+    return words >= 6 and (chinese >= 2 or latin >= 4)
 
 
 def _terms(text: str) -> list[str]:
