@@ -142,8 +142,10 @@ def build(
         for paper, deck in zip(papers, fresh, strict=True):
             key = slug(deck.paper)
             path, previous = existing.pop(key, (Path(decks_dir) / f"{key}.yaml", None))
-            dropped = report.model_dropped.get(deck.paper, set()) if report and deck.paper in report.refined else None
-            deck, change, gone = merge(deck, previous, state, _still_in(paper), dropped)
+            refined = report is not None and deck.paper in report.refined
+            dropped = report.model_dropped.get(deck.paper, set()) if refined else None
+            kept = report.model_kept.get(deck.paper, set()) if refined else set()
+            deck, change, gone = merge(deck, previous, state, _still_in(paper), dropped, kept)
             if report is not None:
                 report.kept += change.llm_landed
             ensure_ids(deck)

@@ -205,6 +205,7 @@ def merge(
     state: State,
     present: Callable[[Card], bool] | None = None,
     model_dropped: Collection[str] | None = None,
+    model_kept: Collection[str] = (),
 ) -> tuple[Deck, DeckChanges, list[Card]]:
     """Fresh cards into the user's deck file. Returns the new deck, what changed, and stale cards.
 
@@ -219,10 +220,11 @@ def merge(
         otherwise stays while its source is present.
       A card that leaves is returned as stale (tagged in Anki, reported); an edited one stays, tagged
       deckgen::stale when its source is gone. Without `present`, every such rule card leaves;
+    - a candidate the model dropped in an earlier run comes back only when the model keeps it
+      (`model_kept`: the ids it explicitly kept this run);
     - new rule cards fill only the room `fresh.budget` leaves (best first); LLM cards are not limited.
     """
     changes = DeckChanges(fresh.paper, new_file=existing is None)
-    refined = model_dropped is not None
     dropped_now = set(model_dropped or ())
 
     def is_present(card: Card) -> bool:
@@ -293,8 +295,8 @@ def merge(
         if card.id in taken or card.id in claimed:
             continue
         if card.kind != LLM_KIND:
-            if not refined and state.cards.get(card.id, {}).get(MODEL_DROPPED):
-                continue  # the model dropped it in an earlier run
+            if card.id not in model_kept and state.cards.get(card.id, {}).get(MODEL_DROPPED):
+                continue  # the model dropped it in an earlier run and has not kept it since
             if any(same_fact(card, m) for m in model_cards):
                 continue  # a model card already asks it
             if fresh.budget is not None and rule_cards >= fresh.budget:

@@ -67,7 +67,8 @@ def model_ids(tmp_path) -> dict[str, dict]:
 
 def first_run(tmp_path, server) -> dict[str, dict]:
     write_article(tmp_path)
-    server.respond = lambda body: {"cards": MODEL_CARDS}
+    # the model drops every candidate: a later reply that says nothing must not bring one back
+    server.respond = lambda body: {"cards": MODEL_CARDS, "drop": [c.id for c in candidates_of(user_message(body))]}
     refine(tmp_path, server)
     written = model_ids(tmp_path)
     assert len(written) == 4
@@ -228,3 +229,15 @@ def test_merge_a_rule_card_a_model_card_already_asks_is_not_added():
     merged, _, _ = merge(Deck("P", [Card("claim-1", "qa", "claim", front="提出了什么?", back="蒸馏", source=S1)]),
                          deck, state, lambda c: True)
     assert [c.id for c in merged.cards] == ["llm-9"]
+
+
+def test_merge_a_candidate_the_model_dropped_comes_back_only_when_it_keeps_it():
+    from deckgen.merge import mark_model_dropped
+
+    deck, state = first_merge([rule(1, S1)])
+    mark_model_dropped(state, "P", ["claim-2"])
+    fresh = Deck("P", [rule(1, S1), rule(2, S2)])
+    merged, _, _ = merge(fresh, deck, state, lambda c: True, model_dropped=set())
+    assert [c.id for c in merged.cards] == ["claim-1"]
+    merged, _, _ = merge(fresh, deck, state, lambda c: True, model_dropped=set(), model_kept={"claim-2"})
+    assert [c.id for c in merged.cards] == ["claim-1", "claim-2"] and "model_dropped" not in state.cards["claim-2"]

@@ -210,7 +210,8 @@ def _fit(a: frozenset[str], b: frozenset[str]) -> int:
 def _swapped(card: Card, answer_values: frozenset[float], source: str) -> bool:
     """The answer is a number of its source sentence, but the question fits another number of it better."""
     source = numbers.plain(_latex_to_unicode(source))
-    found = numbers.occurrences(source, strict_chinese=True)
+    # figures only: "一个" and "每一步" are words, not numbers a card could swap
+    found = [f for f in numbers.occurrences(source, strict_chinese=True) if source[f[0] : f[1]].strip() not in ("一", "两")]
     if len({frozenset(v) for _, _, v in found}) < 2:
         return False
     if card.type == "cloze":

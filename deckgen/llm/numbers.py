@@ -16,6 +16,8 @@ _MULTIPLIER = {
 }  # fmt: skip
 _MULT = "万亿|千万|百万|亿|万|千|[KkMBT](?![A-Za-z])"
 ARABIC = re.compile(rf"(?<![\d.A-Za-z])(\d+(?:\.\d+)?)(?:\s*(?:多|余|左右))?\s*({_MULT})?")
+# in an article, a digit after a letter is a number too (W_0, N^2, top-5): lenient on what it may contain
+_ARABIC_ANY = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(?:多|余|左右))?\s*({_MULT})?")
 _FRACTION = re.compile(r"(?<![\d.A-Za-z])(\d+)\s*/\s*(\d+)(?![\d.])")
 _CN_FRACTION = re.compile(rf"([{_CN_NUM}]+|\d+)分之([{_CN_NUM}]+|\d+(?:\.\d+)?)")
 CHINESE = re.compile(rf"[{_CN_NUM}]+(?:点[{_CN_NUM[:12]}]+)?(?:\s*(?:多|余))?\s*({_MULT})?")
@@ -66,7 +68,7 @@ def values(text: str, strict_chinese: bool = False) -> set[float]:
     """
     text = plain(text)
     out: set[float] = set()
-    for match in ARABIC.finditer(text):
+    for match in (ARABIC if strict_chinese else _ARABIC_ANY).finditer(text):
         number = float(match.group(1))
         out.add(_key(number))
         if match.group(2):

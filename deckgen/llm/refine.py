@@ -56,6 +56,7 @@ class RefineReport:
     cost: float | None = None  # USD, when prices are configured
     refined: set[str] = field(default_factory=set)  # papers whose every request succeeded
     model_dropped: dict[str, set[str]] = field(default_factory=dict)  # paper: candidate ids the model dropped
+    model_kept: dict[str, set[str]] = field(default_factory=dict)  # paper: candidate ids it explicitly kept
     dry_run: bool = False
     would_send: int = 0  # --dry-run: requests a real run would send
     estimated_in: int = 0
@@ -217,6 +218,7 @@ class Refiner:
             self.report.grounded += len(decided.cards) - len(combined.duplicates)
             self.report.refined.add(deck.paper)
             self.report.model_dropped[deck.paper] = combined.dropped
+            self.report.model_kept[deck.paper] = decided.keep
             out.append(Deck(deck.paper, combined.cards, deck.title, deck.links, deck.sources, budget=deck.budget))
         self.report.stopped = self.budget.stopped
         self.report.cost = self.budget.priced(self.report.tokens_in, self.report.tokens_out)
