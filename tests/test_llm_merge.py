@@ -145,18 +145,33 @@ def test_keep_and_drop_by_id(tmp_path, server, anki):
     assert [n.guid for n in anki.notes("tag:deckgen::stale")] == [dropped]
 
 
+LONGER = (
+    "PixelMix 图像生成新方法\n\n"
+    "研究者提出了 PixelMix,一种把像素空间扩散与潜空间扩散结合起来的图像生成方法(Hybrid Diffusion)。\n"
+    "PixelMix 的核心思想是先在低分辨率潜空间中生成全局结构,再在像素空间中补充细节。\n"
+    "在 ImageNet 256×256 上,PixelMix 的 FID 达到 1.8,比 DiT-XL 低 0.5。\n"
+    "PixelMix 的参数量为 675M,训练只用了 400K 步。\n"
+    "研究者发现,两阶段采样让高频纹理更加清晰,同时减少了 40% 的采样时间。\n"
+    "与 Stable Diffusion 相比,PixelMix 在文本渲染上的准确率提升了 12 个百分点。\n"
+    "作者认为,这种混合设计的关键在于两个空间之间的对齐损失。\n"
+    "消融实验表明,去掉对齐损失后 FID 会上升到 3.1。\n"
+)
+
+
 def test_deleting_one_sentence_keeps_the_cards_of_the_others(tmp_path):
-    write_article(tmp_path)
+    write_article(tmp_path, LONGER)
     run(tmp_path)
-    before = cards(tmp_path)
-    claims = [c for c in before if SENTENCES[1] not in c.get("source", "")]
-    assert any(c["kind"] == "claim" for c in claims)
-    write_article(tmp_path, ARTICLE.replace(SENTENCES[1], ""))
+    deck = tmp_path / "decks" / "PixelMix.yaml"
+    before = yaml.safe_load(deck.read_text(encoding="utf-8"))["cards"]
+    gone = "PixelMix 的参数量为 675M,训练只用了 400K 步。"
+    others = [c for c in before if gone not in c.get("source", "")]
+    assert len(others) >= 3 and len(others) < len(before)
+    write_article(tmp_path, LONGER.replace(gone, ""))  # a shorter article: the rules may choose other cards
     output = run(tmp_path)
-    after = {c["id"] for c in cards(tmp_path)}
-    assert {c["id"] for c in claims} <= after
-    assert all(c["id"] not in after for c in before if SENTENCES[1] in c.get("source", ""))
-    assert "removed" in output
+    after = {c["id"] for c in yaml.safe_load(deck.read_text(encoding="utf-8"))["cards"]}
+    assert {c["id"] for c in others} <= after
+    assert all(c["id"] not in after for c in before if gone in c.get("source", ""))
+    assert "its sentence is gone from the article" in output
 
 
 # ---------------------------------------------------------------- merge() rules, one by one
