@@ -59,17 +59,28 @@ class CacheError(DeckgenError):
 class ResponseCache:
     """Thread-safe: the refine stage writes from its worker threads, each reply as soon as it arrives."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, read_only: bool = False):
+        """`read_only` (for --dry-run): nothing is created or written; a missing file is an empty cache."""
         self.path = Path(path)
         self._lock = threading.Lock()
+        if read_only:
+            self.path = self.path if self.path.exists() else Path(":memory:")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if tables and "responses" not in tables:  # someone else's database: do not write into it
                 raise CacheError(f"{self.path}: an SQLite file, but not a deckgen cache; pass --cache with another path")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(SCHEMA)
+            if read_only:
+                self._db.execute("PRAGMA query_only = ON")
+                if "responses" not in tables:
+                    self._db.close()
+                    self._db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+                    self._db.execute(SCHEMA)
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(
                 f"{self.path}: cannot use it as the LLM cache ({exc}); is it another file? Pass --cache with a new "

@@ -161,6 +161,7 @@ def test_dry_run_sends_nothing_and_says_what_a_real_run_would(tmp_path, server):
     assert not server.requests
     assert "a real run would send 2 requests" in output and "about $" in output
     assert not (tmp_path / "decks").exists() or not list((tmp_path / "decks").glob("*.yaml"))
+    assert not (tmp_path / "cache.sqlite").exists()  # not even an empty cache
     run(tmp_path, server.url, "--jobs", "1", "--max-requests", "1")  # one reply in the cache
     assert len(server.requests) == 1
     output = run(tmp_path, server.url, "--dry-run")

@@ -87,7 +87,7 @@ class Refiner:
         self.prompt = Prompt.load(config.prompt)
         self.stop = threading.Event()
         self.model = model or ChatModel(config, self.stop)
-        self.cache = ResponseCache(config.cache or default_cache_path())
+        self.cache = ResponseCache(config.cache or default_cache_path(), read_only=dry_run)
         self.budget = Budget(config)
         self.report = RefineReport(dry_run=dry_run)
         self.dry_run = dry_run
@@ -186,7 +186,7 @@ class Refiner:
                 for future in futures:
                     future.cancel()
                 raise Interrupted(
-                    f"interrupted: {self.report.requests} replies saved in the cache, nothing else written; "
+                    f"interrupted: {self.report.answered} replies saved in the cache, nothing else written; "
                     "run the same command again to continue from there"
                 ) from None
         if any(isinstance(f.exception(), Interrupted) for f in futures if f.done() and not f.cancelled()):
