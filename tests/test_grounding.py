@@ -51,6 +51,8 @@ GOOD = [
                            "back": "90.50%", "source": LONGBENCH}),
     ("short-clause-of-names", {"type": "qa", "front": "FlowNet 在 ZINC 上误差降低了多少?", "back": "18.2%",
                                "source": "在 ZINC 上误差降低了 18.2%"}),
+    ("slip-in-source", {"type": "qa", "front": "FlowNet 一共包含几个专家模块?", "back": "七个",
+                        "source": "模型共包含七个专家模块,每次只激活其中四分之一参数。"}),
     ("term-card", {"type": "term", "front": "Sparse Attention", "back": "稀疏注意力",
                    "source": "研究团队提出了 FlowNet,一种面向长文本的稀疏注意力(Sparse Attention)机制。"}),
 ]
@@ -71,6 +73,9 @@ BAD = [
                           "source": "稀疏注意力(Sparse Attention)"}, "bare name"),
     ("invented-number", {"type": "cloze", "text": "FlowNet 在 LongBench 上准确率达到 {{c1::91.3%}}。", "source": LONGBENCH},
      "the number 91.3 is not in the article"),
+    ("slipped-source-with-a-swapped-number", {"type": "qa", "front": "FlowNet 在 QM9 上误差降低了多少?", "back": "18.2%",
+                                              "source": "在 ZINC 上误差降低 18.2%,在 QM9 上误差降低了 23.5%"},
+     "swapped number"),
     ("invented-source", {"type": "qa", "front": "FlowNet 用在哪个任务上?", "back": "机器翻译",
                          "source": "FlowNet 在机器翻译任务上取得了最好成绩。"}, "not in the article"),
 ]

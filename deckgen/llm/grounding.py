@@ -20,6 +20,7 @@ from deckgen.llm import numbers
 from deckgen.model import CLOZE_DELETION, LLM_KIND, Card
 
 MAX_ANSWER = 80  # characters: "answers short" — one fact, not a paragraph
+SLIP_SHARE = 0.85  # of a slipped source's character pairs that must stand in one sentence of the article
 SWAP_MARGIN = 2  # how much better another number's context must fit the question to call the answer swapped
 _LATIN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-+.][A-Za-z0-9]+)*")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+(?:[。！？!?；;]+[”」』\"]?|$)")
@@ -70,14 +71,19 @@ class ArticleIndex:
             pos += len(parts[-1])
         return cls(sentences, "".join(parts), starts)
 
-    def locate(self, source: str) -> tuple[int, int] | None:
-        """The sentences (first, last) a source covers; `……` may elide text between parts found in order."""
+    def locate(self, source: str, slips: bool = False) -> tuple[int, int] | None:
+        """The sentences (first, last) a source covers; `……` may elide text between parts found in order.
+
+        `slips`: also accept a source copied with a slip or two (a character changed, dropped or added):
+        the one sentence holding nearly all its character pairs. For grounding only — whether a fact is
+        still in an article is decided on the exact words.
+        """
         parts = [p for p in (norm(x) for x in _ELISION.split(source)) if p]
         if not parts or (len(parts) > 1 and min(len(p) for p in parts) < 2):
             return None
         begin = pos = self.text.find(parts[0])
         if begin < 0:
-            return None
+            return self._nearest(parts[0]) if slips and len(parts) == 1 else None
         pos += len(parts[0])
         for part in parts[1:]:
             found = self.text.find(part, pos)
@@ -86,6 +92,19 @@ class ArticleIndex:
             pos = found + len(part)
         first, last = self._sentence_at(begin), self._sentence_at(pos - 1)
         return (first, last) if last - first <= 3 else None
+
+    def _nearest(self, source: str) -> tuple[int, int] | None:
+        pairs = {source[i : i + 2] for i in range(len(source) - 1)}
+        if len(pairs) < 8:
+            return None
+        best, score = None, 0.0
+        for n, start in enumerate(self.starts):
+            end = self.starts[n + 1] if n + 1 < len(self.starts) else len(self.text)
+            sentence = self.text[start:end]
+            shared = len(pairs & {sentence[i : i + 2] for i in range(len(sentence) - 1)}) / len(pairs)
+            if shared > score:
+                best, score = n, shared
+        return (best, best) if best is not None and score >= SLIP_SHARE else None
 
     def _sentence_at(self, offset: int) -> int:
         return max(0, bisect_right(self.starts, offset) - 1)
@@ -148,7 +167,7 @@ def ground(raw: dict[str, Any], paper: str, article: str) -> Card | str:
     if PLANTED_INSTRUCTION.search(" ".join((card.front, card.back, card.text, source))):
         return "it repeats an instruction planted in the article"
     index = article_index(article)
-    span = index.locate(source) if len(norm(source)) >= 6 else None
+    span = index.locate(source, slips=True) if len(norm(source)) >= 6 else None
     if span is None:
         return "no source sentence" if len(norm(source)) < 6 else "its source sentence is not in the article"
     if not is_clause(source):
