@@ -17,9 +17,9 @@ from deckgen.deckfile import deck_files, dump_deck, read_deck, slug, write_atomi
 from deckgen.errors import DeckFileError, DeckgenError
 from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
 from deckgen.ingest import ingest
-from deckgen.llm import Refiner, RefineReport, combine
-from deckgen.merge import DeckChanges, State, ensure_ids, merge
-from deckgen.model import DEFAULT_ROOT_DECK, LLM_KIND, Deck, Skipped
+from deckgen.llm import Refiner, RefineReport, article_index, paper_text
+from deckgen.merge import DeckChanges, State, ensure_ids, mark_model_dropped, merge
+from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck, Skipped
 from deckgen.package import model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
 
@@ -115,7 +115,8 @@ def build(
     """Articles in, deck files and one .apkg out; existing deck files are merged into, never overwritten.
 
     The package holds every deck file in `decks_dir`, also those whose article is not among `inputs`.
-    With `llm`, a chat model rewrites each paper's cards (deckgen.llm); --dry-run still asks it.
+    With `llm`, a chat model decides on each paper's cards (deckgen.llm); with `dry_run` it is sent
+    nothing: cached replies are used and the rest is counted as what a real run would send.
     """
     vocab = load_vocabulary(tuple(terms))
     ingested = ingest(inputs)
@@ -129,25 +130,24 @@ def build(
         fresh = [extract(paper, vocab, max_cards) for paper in progress(papers, "Extracting cards")]
         report = None
         if llm is not None:
-            refiner = Refiner(llm)
+            refiner = Refiner(llm, dry_run=dry_run)
             try:
-                established = frozenset(c.id for _, d in existing.values() for c in d.cards)
-                fresh = refiner.refine(list(zip(papers, fresh, strict=True)), progress, established)
+                fresh = refiner.refine(list(zip(papers, fresh, strict=True)), progress)
             finally:
                 refiner.close()
             report = refiner.report
         built: list[tuple[Path, Deck]] = []
         changes: list[DeckChanges] = []
         stale: list[Deck] = []
-        for deck in fresh:
+        for paper, deck in zip(papers, fresh, strict=True):
             key = slug(deck.paper)
             path, previous = existing.pop(key, (Path(decks_dir) / f"{key}.yaml", None))
-            refreshed = report is not None and deck.paper in report.refined
-            if previous is not None and not refreshed:
-                # LLM cards from an earlier run stay; rule-based cards they replaced do not come back
-                earlier = [c for c in previous.cards if c.kind == LLM_KIND]
-                deck = replace(deck, cards=[c for c in combine(deck.cards, earlier) if c.kind != LLM_KIND])
-            deck, change, gone = merge(deck, previous, state, llm_refreshed=refreshed)
+            refined = report is not None and deck.paper in report.refined
+            dropped = report.model_dropped.get(deck.paper, set()) if refined else None
+            kept = report.model_kept.get(deck.paper, set()) if refined else set()
+            deck, change, gone = merge(deck, previous, state, _still_in(paper), dropped, kept)
+            if report is not None:
+                report.kept += change.llm_landed
             ensure_ids(deck)
             built.append((path, deck))
             changes.append(change)
@@ -179,6 +179,8 @@ def build(
         for path, deck in everything:
             _write_deck(path, deck)
         state.forget(c.id for d in stale for c in d.cards)
+        for paper_name, dropped_ids in (report.model_dropped if report else {}).items():
+            mark_model_dropped(state, paper_name, dropped_ids)
         state.save(decks_dir)
     return result
 
@@ -192,6 +194,15 @@ def explain_inputs(inputs: Iterable[str], terms: tuple[str, ...] = (), max_cards
     if not papers:
         raise NothingToBuild(f"no paper{' named ' + repr(paper) if paper else ''} in these inputs")
     return [explain(p, vocab, max_cards) for p in papers]
+
+
+def _still_in(paper) -> Callable[[Card], bool]:
+    """Is a card's source sentence still in the paper's articles? (indexed on the first question only)"""
+
+    def present(card: Card) -> bool:
+        return article_index(paper_text(paper)).contains(card.source)
+
+    return present
 
 
 def deck_sources(decks_dir: Path) -> tuple[list[str], list[str]]:

@@ -79,20 +79,29 @@ def change_lines(change) -> list[str]:
         line += f"; {len(change.kept_edited)} edited by you, kept as you wrote them"
     lines = [line]
     for card in change.removed:
-        lines.append(f"    removed {card.id} ({_short(card)}): no longer produced from the article")
+        why = change.removed_why.get(card.id, "no longer produced from the article")
+        lines.append(f"    removed {card.id} ({_short(card)}): {why}")
     return lines
 
 
 def _llm_summary(report, verbose: bool) -> None:
-    line = (
-        f"LLM: {report.requests} requests, {report.cache_hits} from the cache, "
-        f"tokens in {report.tokens_in:,} / out {report.tokens_out:,}"
-    )
-    if report.cost is not None:
-        line += f", cost ${report.cost:.4f}"
+    if report.dry_run:
+        line = (
+            f"LLM (dry run, nothing sent): a real run would send {report.would_send} requests, about "
+            f"{report.estimated_in:,} tokens in / {report.estimated_out:,} out"
+            + (f", about ${report.estimated_cost:.4f}" if report.estimated_cost is not None else "")
+            + f"; {report.cache_hits} replies from the cache"
+        )
+    else:
+        line = (
+            f"LLM: {report.requests} requests, {report.cache_hits} from the cache, "
+            f"tokens in {report.tokens_in:,} / out {report.tokens_out:,}"
+        )
+        if report.cost is not None:
+            line += f", cost ${report.cost:.4f}"
     click.echo(line, err=True)
     click.echo(
-        f"  {report.kept} grounded cards kept, {len(report.dropped)} dropped"
+        f"  {report.kept} model cards in the deck files ({report.grounded} grounded), {len(report.dropped)} dropped"
         + ("" if verbose or not report.dropped else " (-v lists them with the reason)"),
         err=True,
     )
@@ -233,6 +242,14 @@ def build(inputs, output, decks_dir, root_deck, terms, dry_run, max_cards, llm, 
     except DeckgenError as exc:
         raise click.ClickException(str(exc)) from exc
     _summary(result, verbose)
+    _fail_if_every_request_failed(result)
+
+
+def _fail_if_every_request_failed(result) -> None:
+    if result.refine is not None and result.refine.all_failed:
+        raise click.ClickException(
+            "every LLM request failed (see the warnings above); the decks keep their rule-based cards"
+        )
 
 
 @cli.command()
@@ -286,6 +303,7 @@ def refine(output, decks_dir, root_deck, verbose, **settings) -> None:
     except DeckgenError as exc:
         raise click.ClickException(str(exc)) from exc
     _summary(result, verbose)
+    _fail_if_every_request_failed(result)
 
 
 @cli.group()
@@ -299,7 +317,10 @@ def cache_stats(path) -> None:
     """How many replies are cached, their tokens, and where the file is."""
     from deckgen.cache import ResponseCache, default_cache_path
 
-    store = ResponseCache(path or default_cache_path())
+    try:
+        store = ResponseCache(path or default_cache_path())
+    except DeckgenError as exc:
+        raise click.ClickException(str(exc)) from exc
     stats = store.stats()
     store.close()
     click.echo(f"{stats.path}")
@@ -316,7 +337,10 @@ def cache_clear(path) -> None:
     """Delete every cached reply (the next --llm run asks the model again)."""
     from deckgen.cache import ResponseCache, default_cache_path
 
-    store = ResponseCache(path or default_cache_path())
+    try:
+        store = ResponseCache(path or default_cache_path())
+    except DeckgenError as exc:
+        raise click.ClickException(str(exc)) from exc
     count = store.clear()
     store.close()
     click.echo(f"Deleted {count} cached replies from {store.path}")

@@ -110,9 +110,23 @@ def resolve(options: dict[str, Any], environ: dict[str, str] | None = None) -> L
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"LLM settings: {exc}") from exc
-    if config.jobs < 1:
-        raise ConfigError("--jobs must be at least 1")
+    _check_limits(config)
     return config
+
+
+MAX_JOBS = 64  # the same limit as the --jobs option
+
+
+def _check_limits(config: LLMConfig) -> None:
+    """Numbers from deckgen.yaml get the limits the options have (the CLI checks its own)."""
+    if not 1 <= config.jobs <= MAX_JOBS:
+        raise ConfigError(f"LLM settings: jobs: {config.jobs} is not between 1 and {MAX_JOBS}")
+    if not 0 < config.timeout < float("inf"):
+        raise ConfigError(f"LLM settings: timeout: {config.timeout:g} is not a number of seconds above 0")
+    if config.max_retries < 0:
+        raise ConfigError(f"LLM settings: max_retries: {config.max_retries} is below 0")
+    if config.chunk_chars < 1:
+        raise ConfigError(f"LLM settings: chunk_chars: {config.chunk_chars} is below 1")
 
 
 def _float(value: Any) -> float | None:

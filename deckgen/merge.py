@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deckgen.deckfile import write_atomic
-from deckgen.extract import anchor_text, card_id
+from deckgen.extract import RULES_VERSION, anchor_text, card_id
+from deckgen.llm.grounding import same_fact
 from deckgen.model import LLM_KIND, STALE_TAG, Card, Deck
 
 STATE_FILE = ".deckgen-state.json"
 # How alike two supporting sentences must be (character bigrams, numbers masked) for a card whose
 # sentence was reworded to keep its id. Below it, the fact counts as gone and a new one as added.
 SAME_FACT = 0.6
+MODEL_DROPPED = "model_dropped"  # a state entry's mark: the model dropped this candidate (see mark_model_dropped)
 
 
 def content_hash(card: Card) -> str:
@@ -114,6 +116,8 @@ class DeckChanges:
     kept_edited: list[Card] = field(default_factory=list)
     removed: list[Card] = field(default_factory=list)  # fact gone from the article: delete these in Anki
     deleted_by_user: list[str] = field(default_factory=list)  # newly noticed; remembered in the deck file
+    removed_why: dict[str, str] = field(default_factory=dict)  # id of a removed card: why it left
+    llm_landed: int = 0  # model cards of this run now in the deck file (new, updated or unchanged)
 
 
 def ensure_ids(deck: Deck) -> list[Card]:
@@ -169,29 +173,67 @@ def pair_reworded(old: list[Card], new: list[Card]) -> dict[str, Card]:
     return pairs
 
 
+def _remember(state: State, paper: str, card: Card) -> None:
+    """Record a generated card, and for a rule card the extraction rules that made it."""
+    state.remember_generated(paper, card)
+    entry = state.cards[card.id]
+    entry.pop(MODEL_DROPPED, None)
+    if card.kind != LLM_KIND:
+        entry["rules"] = RULES_VERSION
+
+
+def _older_rules(state: State, known: str) -> bool:
+    """Made by an older version of the extraction rules (no record: version 1, the first)."""
+    rules = state.cards.get(known, {}).get("rules", 1)
+    return isinstance(rules, int) and rules < RULES_VERSION
+
+
+def mark_model_dropped(state: State, paper: str, card_ids: Iterable[str]) -> None:
+    """Remember the candidates the model dropped, so a later build without --llm does not bring them back.
+
+    Call after `State.forget` of the stale cards: the mark is a small entry of its own, not a card.
+    """
+    for dropped in card_ids:
+        entry = state.cards.setdefault(dropped, {"paper": paper})
+        if not entry.get("generated"):
+            entry[MODEL_DROPPED] = True
+
+
 def merge(
-    fresh: Deck, existing: Deck | None, state: State, llm_refreshed: bool = False
+    fresh: Deck,
+    existing: Deck | None,
+    state: State,
+    present: Callable[[Card], bool] | None = None,
+    model_dropped: Collection[str] | None = None,
+    model_kept: Collection[str] = (),
 ) -> tuple[Deck, DeckChanges, list[Card]]:
-    """Fresh extraction into the user's deck file. Returns the new deck, what changed, and stale cards.
+    """Fresh cards into the user's deck file. Returns the new deck, what changed, and stale cards.
 
     - a card the user edited keeps the user's text; one they added by hand is kept as is;
     - a card the user deleted stays deleted (its id goes into the deck file's `deleted:` list);
     - an unedited card takes the article's current wording, keeping its id even if the sentence changed;
-    - an unedited card whose fact is gone leaves the file (returned as stale, to tag in Anki);
-      an edited one stays, tagged deckgen::stale;
-    - LLM cards are only re-examined when this run asked the model again (`llm_refreshed`): a build
-      without --llm, or one whose request failed, keeps them as they are.
+    - `present(card)`: is the card's source sentence still in the paper's articles? An unedited
+      generated card that this run did not propose again:
+        an LLM card stays while its source is present (a later reply that omits it changes nothing);
+        a rule card leaves if the model dropped it this run (`model_dropped`: the candidate ids it
+        dropped, None when the paper was not refined), or if older extraction rules made it, and
+        otherwise stays while its source is present.
+      A card that leaves is returned as stale (tagged in Anki, reported); an edited one stays, tagged
+      deckgen::stale when its source is gone. Without `present`, every such rule card leaves;
+    - a candidate the model dropped in an earlier run comes back only when the model keeps it
+      (`model_kept`: the ids it explicitly kept this run);
+    - new rule cards fill only the room `fresh.budget` leaves (best first); LLM cards are not limited.
     """
     changes = DeckChanges(fresh.paper, new_file=existing is None)
-    if existing is None:
-        changes.added = list(fresh.cards)
-        for card in fresh.cards:
-            state.remember_generated(fresh.paper, card)
-        return fresh, changes, []
+    dropped_now = set(model_dropped or ())
 
+    def is_present(card: Card) -> bool:
+        return present(card) if present is not None else card.kind == LLM_KIND
+
+    existing = existing or Deck(fresh.paper, [], fresh.title)
     in_file = {c.id for c in existing.cards}
     deleted = [i for i in existing.deleted if i not in in_file]  # pasting a card back undeletes it
-    for known in state.written_for(existing.paper):
+    for known in [] if changes.new_file else state.written_for(existing.paper):
         if known not in in_file and known not in deleted:
             deleted.append(known)  # deckgen wrote it and it is gone from the file: the user deleted it
             changes.deleted_by_user.append(known)
@@ -199,11 +241,7 @@ def merge(
     fresh_by_id = {c.id: c for c in fresh.cards}
     taken = in_file | set(deleted)
     unclaimed = [c for c in fresh.cards if c.id not in taken]
-
-    def refreshed(card: Card) -> bool:
-        return bool(state.generated(card.id)) and (llm_refreshed or card.kind != LLM_KIND)
-
-    ours_missing = [c for c in existing.cards if refreshed(c) and c.id not in fresh_by_id]
+    ours_missing = [c for c in existing.cards if state.generated(c.id) and c.id not in fresh_by_id]
     reworded = pair_reworded(ours_missing, unclaimed)
     claimed = {c.id for c in reworded.values()}
     # a reworded version of a card the user deleted stays deleted too
@@ -213,14 +251,14 @@ def merge(
     cards: list[Card] = []
     stale: list[Card] = []
     for card in existing.cards:
-        if not refreshed(card):
-            cards.append(card)  # the user's own card, one deckgen has no record of, or an LLM card not re-asked
+        if not state.generated(card.id):
+            cards.append(card)  # the user's own card, or one deckgen has no record of
             continue
         edited = content_hash(card) != state.generated(card.id)
         now_extracted = fresh_by_id.get(card.id) or reworded.get(card.id)
         if now_extracted is not None:
             now_extracted = replace(now_extracted, id=card.id)
-            state.remember_generated(existing.paper, now_extracted)
+            _remember(state, existing.paper, now_extracted)
             if edited:
                 if STALE_TAG in card.tags:  # the fact is back in the article
                     card = replace(card, tags=[t for t in card.tags if t != STALE_TAG])
@@ -230,22 +268,46 @@ def merge(
                 cards.append(now_extracted)
                 if content_hash(now_extracted) != content_hash(card):
                     changes.updated.append(now_extracted)
-        elif edited:
-            if STALE_TAG not in card.tags:
+            continue
+        there = is_present(card)
+        if edited:
+            if not there and STALE_TAG not in card.tags:
                 card = replace(card, tags=[*card.tags, STALE_TAG])
             cards.append(card)
             changes.kept_edited.append(card)
-        else:
+            continue
+        why = "its sentence is gone from the article" if not there else None
+        if card.kind != LLM_KIND and why is None:
+            if card.id in dropped_now:
+                why = "dropped by the model"
+            elif _older_rules(state, card.id):
+                why = "the updated extraction rules no longer make it"
+        if why:
             stale.append(replace(card, tags=[*card.tags, STALE_TAG]))
             changes.removed.append(card)
+            changes.removed_why[card.id] = why
+        else:
+            cards.append(card)
 
+    rule_cards = sum(1 for c in cards if c.kind not in (LLM_KIND, "custom"))
+    model_cards = [c for c in cards if c.kind == LLM_KIND]
     for card in fresh.cards:
         if card.id in taken or card.id in claimed:
             continue
+        if card.kind != LLM_KIND:
+            if card.id not in model_kept and state.cards.get(card.id, {}).get(MODEL_DROPPED):
+                continue  # the model dropped it in an earlier run and has not kept it since
+            if any(same_fact(card, m) for m in model_cards):
+                continue  # a model card already asks it
+            if fresh.budget is not None and rule_cards >= fresh.budget:
+                continue  # no room left: the deck has as many rule cards as the paper deserves
+            rule_cards += 1
         cards.append(card)
         changes.added.append(card)
-        state.remember_generated(existing.paper, card)
+        _remember(state, existing.paper, card)
 
+    ids = {c.id for c in cards}
+    changes.llm_landed = sum(1 for c in fresh.cards if c.kind == LLM_KIND and (c.id in ids or c.id in claimed))
     merged = Deck(
         paper=existing.paper,
         title=existing.title or fresh.title,
@@ -255,4 +317,3 @@ def merge(
         deleted=deleted,
     )
     return merged, changes, stale
-
