@@ -2,7 +2,8 @@
 
     python bench/quality/sample.py NAME [--n 120] [--seed 2026]
 
-builds ../shared/corpus/articles and ../shared/seeds (and, with --corpora, the bundled examples) with the deckgen on the path, then writes
+builds ../shared/corpus/articles and ../shared/seeds (and, with --corpora, the bundled examples)
+with the deckgen on the path, then writes
 bench/quality/NAME.md: one numbered card per entry, as a student sees it (front, back, source line),
 plus the article file it came from. A judge writes one line per card into NAME.verdicts
 ("12 KEEP", "13 FIX wrong span", "14 DROP rhetoric"); bench/quality/rates.py counts them.
