@@ -154,9 +154,10 @@ def _summary(result, verbose: bool = False) -> None:
     removed = sum(len(c.removed) for c in result.changes)
     if removed:
         verb = "would be" if result.dry_run else ("is" if removed == 1 else "are")
+        them = "it" if removed == 1 else "them"
         click.echo(
             f"{plural(removed, 'card')} {verb} gone from the deck files. A package cannot delete notes: "
-            f"`deckgen push` deletes them from Anki (after asking), or search tag:{STALE_TAG} in Anki and delete them.",
+            f"`deckgen push` deletes {them} from Anki (after asking), or search tag:{STALE_TAG} in Anki.",
             err=True,
         )
     click.echo(f"Would write {result.output}" if result.dry_run else f"Wrote {result.output}", err=True)
@@ -164,8 +165,11 @@ def _summary(result, verbose: bool = False) -> None:
 
 def _next_steps(result, decks_dir: Path) -> None:
     """What to do after a build: where the deck files are, how to look at the cards and get them into Anki."""
-    push = "deckgen push" + ("" if str(result.output) == DEFAULT_OUTPUT else f" {result.output}")
-    preview = "deckgen preview" + ("" if str(decks_dir) == DEFAULT_DECKS_DIR else f" --decks-dir {decks_dir}")
+    defaults = _settings().values  # what `push` and `preview` use when named nothing
+    push_default = defaults.get("output", DEFAULT_OUTPUT)
+    push = "deckgen push" + ("" if str(result.output) == str(push_default) else f" {result.output}")
+    same_dir = str(decks_dir) == str(defaults.get("decks_dir", DEFAULT_DECKS_DIR))
+    preview = "deckgen preview" + ("" if same_dir else f" --decks-dir {decks_dir}")
     click.echo(f"Deck files: {decks_dir}/ (edit them, then `deckgen package`)", err=True)
     click.echo("Next:", err=True)
     click.echo(f"  look at the cards:  {preview}", err=True)
@@ -248,32 +252,34 @@ def push_options(f):
     return f
 
 
-def _confirm_delete(yes: bool):
-    def confirm(notes) -> bool:
-        click.echo(f"{plural(len(notes), 'note')} in Anki tagged {STALE_TAG} (their fact left the article):", err=True)
-        for note in notes[:10]:
-            click.echo(f"  {note.deck}: {note.text[:60]}", err=True)
-        if len(notes) > 10:
-            click.echo(f"  … and {len(notes) - 10} more (search tag:{STALE_TAG} in Anki)", err=True)
-        if yes:
-            return True
-        try:
-            return click.confirm(f"Delete {'it' if len(notes) == 1 else 'them'} from Anki?", default=False, err=True)
-        except click.Abort:  # no terminal to ask on
-            return False
-
-    return confirm
-
-
 def _push(package_path: Path, anki_url: str, yes: bool) -> None:
-    from deckgen.push import push as run_push
+    """Import, say so, then list the stale notes and delete them if the user agrees (or said --yes)."""
+    from deckgen.push import connect, delete_notes, import_package, stale_notes
 
-    result = run_push(package_path, anki_url, _confirm_delete(yes))
-    click.echo(f"Imported {result.package} into Anki ({result.url}): notes updated in place, review history kept.", err=True)
-    if result.deleted:
-        click.echo(f"Deleted {plural(result.deleted, 'stale note')} from Anki.", err=True)
-    elif result.stale:
-        click.echo(f"Kept {plural(len(result.stale), 'stale note')}; `deckgen push --yes` deletes them.", err=True)
+    if not Path(package_path).is_file():
+        raise click.ClickException(f"{package_path}: no such package; run `deckgen build` or `deckgen package` first")
+    anki = connect(anki_url)
+    path = import_package(anki, package_path)
+    click.echo(f"Imported {path} into Anki ({anki.url}): notes already there are updated in place, "
+               "their review history kept.", err=True)
+    notes = stale_notes(anki)
+    if not notes:
+        return
+    one = len(notes) == 1
+    click.echo(f"{plural(len(notes), 'note')} in Anki tagged {STALE_TAG} "
+               f"({'its' if one else 'their'} sentence left the article):", err=True)
+    for note in notes[:10]:
+        click.echo(f"  {note.deck}: {note.text[:60]}", err=True)
+    if len(notes) > 10:
+        click.echo(f"  … and {len(notes) - 10} more (search tag:{STALE_TAG} in Anki)", err=True)
+    try:
+        agreed = yes or click.confirm(f"Delete {'it' if one else 'them'} from Anki?", default=False, err=True)
+    except click.Abort:  # no terminal to ask on
+        agreed = False
+    if agreed:
+        click.echo(f"Deleted {plural(delete_notes(anki, notes), 'stale note')} from Anki.", err=True)
+    else:
+        click.echo(f"Kept {plural(len(notes), 'stale note')}; `deckgen push --yes` deletes them.", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,7 +4,7 @@ AnkiConnect speaks JSON over HTTP (protocol version 6): POST {"action", "version
 back {"result", "error"}. `importPackage` reads the .apkg from a path, so the path must be one the
 Anki process can read (same machine, absolute). A package cannot delete notes; the notes deckgen
 tagged deckgen::stale are found with `findNotes` and deleted with `deleteNotes`, only after the
-caller's confirmation.
+user's confirmation (deckgen/cli.py asks).
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from deckgen.config import DEFAULT_ANKI_URL
 from deckgen.errors import DeckgenError
-from deckgen.model import STALE_TAG
+from deckgen.model import CLOZE_DELETION, STALE_TAG
 
 PROTOCOL_VERSION = 6
 ADDON_CODE = "2055492159"
@@ -38,14 +37,6 @@ class StaleNote:
     id: int
     deck: str
     text: str  # the first field, as plain text, to show before deleting
-
-
-@dataclass
-class PushResult:
-    package: Path
-    url: str
-    stale: list[StaleNote] = field(default_factory=list)
-    deleted: int = 0
 
 
 class AnkiConnect:
@@ -81,38 +72,47 @@ def _plain(html_text: str) -> str:
     import html
     import re
 
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
+    text = CLOZE_DELETION.sub(r"\1", html_text)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 
 
-def push(
-    package: Path,
-    url: str = DEFAULT_ANKI_URL,
-    confirm_delete: Callable[[list[StaleNote]], bool] = lambda notes: False,
-) -> PushResult:
-    """Import `package` into the running Anki, then delete its stale notes if `confirm_delete` says so."""
-    package = Path(package).resolve()
-    if not package.is_file():
-        raise DeckgenError(f"{package}: no such package; run `deckgen build` or `deckgen package` first")
+def connect(url: str = DEFAULT_ANKI_URL) -> AnkiConnect:
+    """A client for the AnkiConnect at `url`, checked to speak protocol version 6 or newer."""
     anki = AnkiConnect(url)
     version = anki.invoke("version")
     if not isinstance(version, int) or version < PROTOCOL_VERSION:
         raise AnkiConnectError(
             f"AnkiConnect at {anki.url} speaks version {version}; update the add-on (deckgen needs {PROTOCOL_VERSION})"
         )
+    return anki
+
+
+def import_package(anki: AnkiConnect, package: Path) -> Path:
+    """Import the .apkg as File → Import does; the path is absolute because Anki, not deckgen, reads it."""
+    package = Path(package).resolve()
+    if not package.is_file():
+        raise DeckgenError(f"{package}: no such package; run `deckgen build` or `deckgen package` first")
     anki.invoke("importPackage", path=str(package))
-    result = PushResult(package, anki.url)
+    return package
+
+
+def stale_notes(anki: AnkiConnect) -> list[StaleNote]:
+    """The notes tagged deckgen::stale: their fact left the article, and a package cannot delete them."""
     ids = anki.invoke("findNotes", query=f"tag:{STALE_TAG}") or []
-    if ids:
-        infos = anki.invoke("notesInfo", notes=ids) or []
-        decks = _note_decks(anki, ids)
-        for info in infos:
-            fields = sorted((info.get("fields") or {}).values(), key=lambda f: f.get("order", 0))
-            text = _plain(fields[0]["value"]) if fields else ""
-            result.stale.append(StaleNote(int(info["noteId"]), decks.get(int(info["noteId"]), ""), text))
-        if result.stale and confirm_delete(result.stale):
-            anki.invoke("deleteNotes", notes=[n.id for n in result.stale])
-            result.deleted = len(result.stale)
-    return result
+    if not ids:
+        return []
+    decks = _note_decks(anki, ids)
+    notes = []
+    for info in anki.invoke("notesInfo", notes=ids) or []:
+        fields = sorted((info.get("fields") or {}).values(), key=lambda f: f.get("order", 0))
+        text = _plain(fields[0]["value"]) if fields else ""
+        notes.append(StaleNote(int(info["noteId"]), decks.get(int(info["noteId"]), ""), text))
+    return notes
+
+
+def delete_notes(anki: AnkiConnect, notes: list[StaleNote]) -> int:
+    anki.invoke("deleteNotes", notes=[n.id for n in notes])
+    return len(notes)
 
 
 def _note_decks(anki: AnkiConnect, note_ids: list[int]) -> dict[int, str]:

@@ -77,6 +77,8 @@ def test_a_week_build_push_edit_push(tmp_path, fake_anki):
 
     second = notes(fake_anki)
     assert "Deleted 1 stale note" in result.output and "40%" in result.output  # listed before deleting
+    assert "{{c1::" not in result.output  # as plain text
+    assert result.output.index("Imported") < result.output.index("Delete it from Anki?") < result.output.index("Deleted")
     assert not notes(fake_anki, f"tag:{STALE_TAG}")
     assert len(second) == len(first) - 1  # one deleted, none duplicated
     assert all(second[g].id == first[g].id for g in second)  # updated in place, same notes
