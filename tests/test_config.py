@@ -159,3 +159,13 @@ def test_help_everywhere_with_h():
     for command in ([], ["build"], ["package"], ["push"], ["preview"], ["init"], ["refine"], ["cache", "stats"]):
         result = run(*command, "-h")
         assert result.exit_code == 0 and "Usage:" in result.output, command
+
+
+def test_llm_enabled_in_the_file_makes_every_build_an_llm_build(tmp_path, server):
+    write_articles(tmp_path / "work" / "articles")
+    (tmp_path / "work" / "deckgen.yaml").write_text(f"inputs: articles\nllm:\n  enabled: true\n  cache: {tmp_path / 'c.sqlite'}\n",
+                                                    encoding="utf-8")
+    assert run("build", "--no-llm").exit_code == 0 and server.requests == []
+    result = run("build", "--base-url", server.url)
+    assert result.exit_code == 0, result.output
+    assert len(server.requests) == 1 and "LLM: 1 request" in result.output
