@@ -122,7 +122,7 @@ def _e(text: str) -> str:
 
 def page_html(decks: list[Deck], title: str = "deckgen preview") -> tuple[str, int]:
     """The whole page and how many cards it shows."""
-    from deckgen.package import build_models, deck_description, paper_link
+    from deckgen.package import build_models, deck_description, paper_link, shown_source
 
     css = build_models()["qa"].css
     body, nav, count = [], [], 0
@@ -138,12 +138,14 @@ def page_html(decks: list[Deck], title: str = "deckgen preview") -> tuple[str, i
                     f"<span>{_e(card.type)} · {_e(card.kind)} · {_e(shown.template)}</span>",
                     f'<span class="tags">{_e(" ".join(card.tags))}</span>' if card.tags else "",
                 ]
+                # the card's sentence, when the card itself does not show it (it would repeat what the card says)
+                origin = f'<div class="origin">source: {_e(card.source)}</div>' if card.source and not shown_source(card) else ""
                 entries.append(
                     f'<article class="entry" id="{_e(card.id)}-{count}" data-type="{_e(card.type)}">'
                     f'<div class="meta">{"".join(meta)}</div><div class="sides">'
                     f'<section class="side front"><div class="label">Front</div><div class="card">{shown.front}</div></section>'
                     f'<section class="side back"><div class="label">Back</div><div class="card">{shown.back}</div></section>'
-                    "</div></article>"
+                    f"</div>{origin}</article>"
                 )
         sources = "".join(f"<li>{_e(s)}</li>" for s in deck.sources)
         nav.append(f'<a href="#deck-{number}">{_e(deck.paper)} · {count - before}</a>')

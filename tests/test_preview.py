@@ -143,3 +143,14 @@ def test_light_dark_switch(browser, page):
     assert "night_mode" in browser.find_element(By.TAG_NAME, "body").get_attribute("class")
     browser.find_element(By.ID, "theme").click()
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+
+
+def test_each_card_shows_its_source_sentence_once(tmp_path):
+    from deckgen.model import Deck
+    from deckgen.preview import page_html
+
+    repeated = Card(id="c1", type="cloze", kind="figure", text="X 达到 {{c1::9%}}。", source="X 达到 9%。")
+    longer = Card(id="c2", type="cloze", kind="figure", text="X 快 {{c1::3 倍}}。", source="实验表明 X 比基线快 3 倍,而且更省内存。")
+    page, count = page_html([Deck("X", [repeated, longer], sources=["a.txt"])])
+    assert count == 2 and "a.txt" in page
+    assert page.count("X 达到 9%。") == 1 and page.count("实验表明 X 比基线快 3 倍") == 1
