@@ -92,7 +92,13 @@ def import_package(anki: AnkiConnect, package: Path) -> Path:
     package = Path(package).resolve()
     if not package.is_file():
         raise DeckgenError(f"{package}: no such package; run `deckgen build` or `deckgen package` first")
-    anki.invoke("importPackage", path=str(package))
+    try:
+        anki.invoke("importPackage", path=str(package))
+    except AnkiConnectError as exc:
+        raise AnkiConnectError(
+            f"{exc}. Anki reads the package itself: it must run on this computer and see {package} (a sandboxed "
+            "Anki, e.g. Flatpak or Snap, may not; then use File → Import)"
+        ) from exc
     return package
 
 

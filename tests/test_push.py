@@ -151,3 +151,11 @@ def test_a_server_that_is_not_ankiconnect(tmp_path):
         server.shutdown()
         server.server_close()
     assert result.exit_code == 1 and "did not answer like AnkiConnect" in result.output
+
+
+def test_a_package_anki_cannot_read_names_the_reason(tmp_path, fake_anki):
+    package = tmp_path / "p.apkg"
+    package.write_bytes(b"not a zip file")
+    result = run("push", str(package), "--anki-url", fake_anki.url)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "AnkiConnect importPackage:" in result.output and "File → Import" in result.output
