@@ -66,8 +66,10 @@ def test_a_week_build_push_edit_push(tmp_path, fake_anki):
     article.write_text(ARTICLE.replace("81.5%", "82.5%").replace(gone, ""), encoding="utf-8")
     deck_file = decks / "SparseNet.yaml"
     doc = yaml.safe_load(deck_file.read_text(encoding="utf-8"))
-    mine = next(c for c in doc["cards"] if c["type"] in ("qa", "term"))
-    mine["back"] += "（我的笔记）"
+    # the user's note on a card whose sentence stays (a Q&A's back, or a cloze's text)
+    mine = next(c for c in doc["cards"] if "40%" not in c.get("source", "") and "81.5" not in c.get("source", ""))
+    field = "back" if mine["type"] != "cloze" else "text"
+    mine[field] += "（我的笔记）"
     deck_file.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     result = run("build", str(articles), *common)
     assert result.exit_code == 0, result.output
@@ -82,7 +84,7 @@ def test_a_week_build_push_edit_push(tmp_path, fake_anki):
     assert not notes(fake_anki, f"tag:{STALE_TAG}")
     assert len(second) == len(first) - 1  # one deleted, none duplicated
     assert all(second[g].id == first[g].id for g in second)  # updated in place, same notes
-    assert "（我的笔记）" in second[mine["id"]]["Back"]
+    assert "（我的笔记）" in second[mine["id"]][field.capitalize()]
     assert any("82.5%" in n["Text"] for n in second.values() if "Text" in n)
     assert col.db.all("select id, cid, ease, ivl from revlog order by id") == history  # review history kept
     assert {c: d for c, d in col.db.all("select id, due from cards")} == {c: due[c] for c in col.find_cards("")}
