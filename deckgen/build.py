@@ -18,7 +18,7 @@ from deckgen.errors import DeckFileError, DeckgenError
 from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, article_index, paper_text
-from deckgen.merge import DeckChanges, State, ensure_ids, mark_model_dropped, merge
+from deckgen.merge import DeckChanges, State, content_hash, ensure_ids, mark_model_dropped, merge
 from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck, Skipped
 from deckgen.package import model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
@@ -48,7 +48,9 @@ class BuildResult:
     output: Path | None
     deck_paths: list[Path] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)  # inputs read with damage replaced
     duplicates: int = 0
+    duplicate_names: list[str] = field(default_factory=list)
     changes: list[DeckChanges] = field(default_factory=list)
     kept_without_article: list[Deck] = field(default_factory=list)  # deck files no input article fed
     dry_run: bool = False
@@ -59,12 +61,19 @@ class BuildResult:
 
 
 @contextmanager
-def decks_lock(decks_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """One writer at a time per decks dir: a second run waits, then gives up with a clear message."""
+def decks_lock(
+    decks_dir: Path, timeout: float = LOCK_TIMEOUT, on_wait: Callable[[], None] | None = None
+) -> Iterator[None]:
+    """One writer at a time per decks dir: a second run says it waits (`on_wait`), waits, then gives up clearly."""
     Path(decks_dir).mkdir(parents=True, exist_ok=True)
     lock = FileLock(Path(decks_dir) / LOCK_FILE)
     try:
-        lock.acquire(timeout=timeout)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if on_wait is not None:
+                on_wait()
+            lock.acquire(timeout=timeout)
     except Timeout as exc:
         raise DecksBusy(
             f"another deckgen run is writing to {decks_dir} (lock {lock.lock_file}); wait for it to finish and try again"
@@ -111,6 +120,7 @@ def build(
     lock_timeout: float = LOCK_TIMEOUT,
     llm: LLMConfig | None = None,
     max_cards: int = DEFAULT_MAX_CARDS,
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildResult:
     """Articles in, deck files and one .apkg out; existing deck files are merged into, never overwritten.
 
@@ -123,7 +133,7 @@ def build(
     if not ingested.papers:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in ingested.skipped) or "no input files found"
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
-    with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout):
+    with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout, on_wait):
         existing = existing_decks(decks_dir)
         state = State.load(decks_dir)
         papers = list(ingested.papers)
@@ -148,6 +158,8 @@ def build(
             deck, change, gone = merge(deck, previous, state, _still_in(paper), dropped, kept)
             if report is not None:
                 report.kept += change.llm_landed
+            # "edited by you, kept" is news once: not for edits already in the last package
+            change.kept_edited = [c for c in change.kept_edited if state.cards.get(c.id, {}).get("hash") != content_hash(c)]
             ensure_ids(deck)
             built.append((path, deck))
             changes.append(change)
@@ -161,7 +173,9 @@ def build(
             output=Path(output),
             deck_paths=[p for p, _ in everything],
             skipped=ingested.skipped,
+            warnings=ingested.warnings,
             duplicates=ingested.duplicates,
+            duplicate_names=ingested.duplicate_names,
             changes=changes,
             kept_without_article=[d for _, d in untouched],
             dry_run=dry_run,
@@ -215,12 +229,16 @@ def deck_sources(decks_dir: Path) -> tuple[list[str], list[str]]:
 
 
 def package(
-    decks_dir: Path, output: Path, root_deck: str = DEFAULT_ROOT_DECK, lock_timeout: float = LOCK_TIMEOUT
+    decks_dir: Path,
+    output: Path,
+    root_deck: str = DEFAULT_ROOT_DECK,
+    lock_timeout: float = LOCK_TIMEOUT,
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildResult:
     """Rebuild the .apkg from deck files alone (after hand edits)."""
     if not deck_files(decks_dir):
         raise NothingToBuild(f"no deck files (*.yaml) in {decks_dir}: run `deckgen build ARTICLES...` first")
-    with decks_lock(decks_dir, lock_timeout):
+    with decks_lock(decks_dir, lock_timeout, on_wait):
         found = list(existing_decks(decks_dir).values())
         state = State.load(decks_dir)
         now = int(time.time())

@@ -110,7 +110,7 @@ def test_a_card_formatted_differently_from_the_article_lands(tmp_path, server, c
     [landed] = [c for c in cards if c["kind"] == "llm"]
     assert landed.get("text") == card.get("text") and landed.get("back") == card.get("back")
     assert landed["source"] in ARTICLE  # the article's own sentence, whatever the model copied
-    assert "1 model cards in the deck files" in output
+    assert "1 model card in the deck files" in output
 
 
 @pytest.mark.parametrize(("card", "reason"), [(c, r) for _, c, r in BAD], ids=[n for n, _, _ in BAD])

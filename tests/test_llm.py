@@ -67,7 +67,7 @@ def deck_cards(tmp_path, name: str = "GraphNet") -> list[dict]:
 
 def test_happy_path_into_anki_and_the_key_is_nowhere(tmp_path, server, anki):
     output = llm_build(tmp_path, server.url)
-    assert "LLM: 1 requests, 0 from the cache" in output
+    assert "LLM: 1 request, 0 from the cache" in output
     assert server.auth_headers == [f"Bearer {KEY}"]
     request = server.requests[0]
     assert request["model"] == "gpt-4o-mini" and request["response_format"] == {"type": "json_object"}
@@ -116,7 +116,7 @@ def test_429_is_retried_after_retry_after(tmp_path, server):
     server.script.append(("status", 429, {"Retry-After": "1"}))
     output = llm_build(tmp_path, server.url)
     assert len(server.requests) == 2 and server.request_times[1] - server.request_times[0] >= 0.9
-    assert "1 requests" in output and any(c["kind"] == "llm" for c in deck_cards(tmp_path))
+    assert "1 request," in output and any(c["kind"] == "llm" for c in deck_cards(tmp_path))
 
 
 def test_500_is_retried(tmp_path, server):
@@ -237,7 +237,7 @@ def test_a_build_without_llm_keeps_the_llm_cards(tmp_path, server):
     before = deck_cards(tmp_path)
     result = CliRunner().invoke(cli, ["build", str(tmp_path / "articles"), "-o", str(tmp_path / "out.apkg"),
                                       "--decks-dir", str(tmp_path / "decks")], catch_exceptions=False)
-    assert "GraphNet: unchanged" in result.output
+    assert "0 new · 0 updated" in result.output and "GraphNet:" not in result.output
     assert deck_cards(tmp_path) == before
 
 
@@ -339,7 +339,7 @@ def test_an_interrupted_run_resumes_from_the_cache(tmp_path, server):
     first = llm_build(tmp_path, server.url, "--max-requests", "2", "--jobs", "1", articles=articles)
     assert "stopped early" in first and len(server.requests) == 2
     second = llm_build(tmp_path, server.url, articles=articles)
-    assert "LLM: 1 requests, 2 from the cache" in second and len(server.requests) == 3
+    assert "LLM: 1 request, 2 from the cache" in second and len(server.requests) == 3
     assert "keeps its rule-based cards" not in second and "stopped early" not in second
 
 
@@ -387,7 +387,7 @@ def test_refining_an_existing_deck_follows_the_model(tmp_path, server, anki):
     # a later build without --llm does not bring the dropped candidates back
     result = CliRunner().invoke(cli, ["build", str(articles), "-o", str(tmp_path / "out.apkg"), "--decks-dir",
                                       str(tmp_path / "decks")], catch_exceptions=False)
-    assert "GraphNet: unchanged" in result.output and deck_cards(tmp_path) == cards
+    assert "GraphNet:" not in result.output and "0 new · 0 updated" in result.output and deck_cards(tmp_path) == cards
 
 
 def test_a_prompt_of_your_own(tmp_path, server):

@@ -81,7 +81,7 @@ def test_an_empty_reply_after_a_cache_miss_loses_no_model_card(tmp_path, server,
     server.respond = lambda body: {"cards": []}
     output = refine(tmp_path, server, "--model", "another-model")  # a new model: the cache misses
     assert len(server.requests) == 2
-    assert cards(tmp_path) == before and "removed" not in output and "TinyDiff: unchanged" in output
+    assert cards(tmp_path) == before and "removed" not in output and "TinyDiff:" not in output and "0 new · 0 updated" in output
     anki.import_package(tmp_path / "out.apkg")
     assert not anki.notes("tag:deckgen::stale") and {n.guid for n in anki.notes("tag:llm")} == set(written)
 

@@ -166,7 +166,7 @@ def test_dry_run_sends_nothing_and_says_what_a_real_run_would(tmp_path, server):
     assert len(server.requests) == 1
     output = run(tmp_path, server.url, "--dry-run")
     assert len(server.requests) == 1
-    assert "a real run would send 1 requests" in output and "1 replies from the cache" in output
+    assert "a real run would send 1 request" in output and "1 replies from the cache" in output
 
 
 def test_exit_code_when_every_request_failed_and_when_one_did_not(tmp_path, server):

@@ -32,6 +32,7 @@ class IngestResult:
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: int = 0
     warnings: list[Skipped] = field(default_factory=list)  # inputs read, but with damage replaced
+    duplicate_names: list[str] = field(default_factory=list)  # the copies merged away, to name in the summary
 
 
 def parse_text(text: str, source: str) -> list[Article]:
@@ -66,4 +67,8 @@ def ingest(paths: Iterable[str]) -> IngestResult:
             skipped.append(Skipped(item.name, "no article found (empty, or nothing but boilerplate)"))
         articles.extend(found)
     unique, duplicates = dedupe(articles)
-    return IngestResult(papers=group_by_paper(unique), skipped=skipped, duplicates=duplicates, warnings=warnings)
+    kept = {id(a) for a in unique}
+    names = [f"{a.title} ({a.source})" if a.title else a.source for a in articles if id(a) not in kept]
+    return IngestResult(
+        papers=group_by_paper(unique), skipped=skipped, duplicates=duplicates, warnings=warnings, duplicate_names=names
+    )
