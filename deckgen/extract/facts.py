@@ -85,7 +85,7 @@ class Context:
         return None
 
 
-_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w\-.+ ]{0,24}")  # a method's name, not a title: only it can stand for 本文
+_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w\-.+ ]{0,29}")  # a method's name, not a title: only it can stand for 本文
 _THIS_PAPER = re.compile(
     r"^(?:这篇(?:论文|文章|工作)?|本文|该论文|该工作|论文|作者|研究者们?|研究人员|研究团队)(?![\u3400-\u9fff]{0,2}的)"
 )
@@ -190,7 +190,8 @@ def term_candidates(ctx: Context) -> list[Candidate]:
             continue
         if is_generic_name(term.latin, ctx.vocab) and key not in title_keys and not ctx.is_paper(term.latin):
             continue  # LLM -> 大型语言模型: every reader of AI papers knows it
-        if len(term.latin) <= 3 and term.latin.isupper() and key not in title_keys and not ctx.is_paper(term.latin):
+        short = len(term.latin) <= 3 and term.latin.isupper()
+        if short and ctx.mentions[key] < 5 and key not in title_keys and not ctx.is_paper(term.latin):
             continue  # KD, CR: a short abbreviation of a general idea or a dataset, not this paper's vocabulary
         chinese, full = term.chinese, term.full
         if full and initials_spell(term.latin, full) or (not chinese and full):
@@ -212,7 +213,7 @@ def term_candidates(ctx: Context) -> list[Candidate]:
 # ---------------------------------------------------------------- definitions and patterned questions
 
 _DEFINITION = re.compile(
-    r"^(?P<pre>.{1,30}?)(?P<verb>的核心思想是|的核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|本质上是|其实就是|"
+    r"^(?P<pre>.{1,50}?)(?P<verb>[的其]核心思想是|[的其]核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|本质上是|其实就是|"
     r"实际上就是|可以看作是?|是指|指的是|"
     r"是一种|是一个|是一类|是一项)(?P<def>.{4,})$"
 )
@@ -233,6 +234,9 @@ _QUESTION_FOR = {
 
 
 def _subject(ctx: Context, pre: str, sent: Sentence | None = None) -> str | None:
+    if sent is not None and re.search(r"(?:^|[，,])(?:该|这种|这个|其|它)[^，,]{0,6}$", pre):
+        if re.search(r"(?:作者|本文|论文|研究者们?)(?:提出|设计|给出)了?", pre) and _SHORT_NAME.fullmatch(ctx.paper):
+            return ctx.paper  # 作者提出了一个方法，其核心思想是…: the paper's own method
     if sent is not None and _PRONOUN.match(pre.strip()):
         return ctx.referent(sent)  # 该框架的核心思想是…: the framework named just before
     pre = re.sub(r"^(?:所谓的?|简单来说[，,]?|简而言之[，,]?|其中[，,]?|而|总的来说[，,]?)", "", pre).strip(" “”\"「」，,")
@@ -254,10 +258,13 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     m = _DEFINITION.match(sent.text)
     if not m:
         return []
-    subject = _subject(ctx, m.group("pre"), sent)
+    verb = m.group("verb").replace("其", "的", 1) if m.group("verb").startswith("其") else m.group("verb")
+    pre = m.group("pre") + ("其" if m.group("verb").startswith("其") else "")
+    if len(pre) > 30 and not re.search(r"[其该它]$", pre):
+        return []
+    subject = _subject(ctx, pre, sent)
     if not subject:
         return []
-    verb = m.group("verb")
     core = verb in _QUESTION_FOR
     definition = (verb[1:] if verb.startswith("是一") else "") + m.group("def")
     answer = _short_answer(re.sub(r"[，,]\s*(?:它|该方法|其)", "，", definition), 60)
@@ -289,6 +296,7 @@ def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     cause = _strip_end(last[last.find(subject) + len(subject) :] if subject in last else last)
     cause = re.sub(r"^(?:但|而|且|由于|因为|是因为)+[，,]?", "", cause).strip()
     cause = _PRONOUN.sub("", cause).strip()
+    cause = re.sub(r"^(?:这|这还是|这也)?(?:是因为|可以理解为|是由于)", "", cause).strip()
     if cause.startswith("的"):
         return []
     if not (4 <= len(cause) <= 60 and 3 <= len(effect) <= 30) or re.match(r"^[A-Za-z]", effect):
@@ -332,6 +340,8 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []  # an experiment is how the authors showed it, not how the method works
     goal = re.sub(r"^(实现|达到|完成)了", r"\1", goal).rstrip("了")
     goal = re.sub(r"^(?:旨在|用于|为了)", "", goal)
+    if _VAGUE.search(goal):
+        return []
     if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在|能|很|都)", goal) or re.search(r"是|都", goal):
         return []
     if re.search(r"观察到|发现|证明|表明|看到|研究人员|研究者|我们|用户|作者|判断", goal):
@@ -468,7 +478,8 @@ def consequence_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         question = f"{cause}会导致什么？"
         rule = "a finding's effect (导致)"
     elif m := _WHEN.match(sent.text):
-        cause, effect = m.group("cond").strip(), _short_answer(m.group("out"), 40)
+        out = re.sub(r"^(?:他们|研究者们?|作者)?(?:发现|观察到)[，,]?", "", m.group("out"))
+        cause, effect = m.group("cond").strip(), _short_answer(re.split(r"[，,]\s*这", out)[0], 40)
         question = f"{cause}时会怎样？"
         rule = "a condition and its outcome (当 … 时)"
     else:
@@ -614,7 +625,7 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         card = Card(id=card_id(ctx.paper, "figure", f"{anchor_text(sent.text, mask_numbers=True)}#{index}"),
                     type="cloze", kind="figure", text=text, source=sent.text)
         own = [n for n in ctx.names if n in sent.text and (ctx.is_paper(n) or not is_generic_name(n, ctx.vocab))]
-        bonus = 1.0 if own else -3.0  # the method's own result first; a textbook figure of a baseline last
+        bonus = 1.0 if own else -4.0  # the method's own result first; a textbook figure of a baseline last
         out.append(Candidate(card, 6.0 + score / 2 + bonus, rule, sent.position, best.text))
     return out
 
@@ -687,6 +698,9 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
                 continue  # float32, dropout: a plain word
             if _METRIC_NAME.fullmatch(name):
                 continue  # top-5, AP: a metric's name is not the fact
+            if ctx.weight(name) < 0:
+                out.append((-6.0, m.start(), m.end(), name))  # a baseline's name: only if nothing better
+                continue
             weight = 9.0 + min(ctx.mentions[name_key(name)], 5) + min(0.0, ctx.weight(name))
             out.append((weight + after_verb(m.start()), m.start(), m.end(), name))
     offset = 0
@@ -718,6 +732,9 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
         return []
     if _SETUP.search(text) or re.match(r"^(?:例如|比如)", text):
         return []  # which tool or baseline the experiments used: setup trivia
+    opening = re.match(r"^(?:[^，,。]{0,12}[，,])?\s*([A-Za-z][\w\-. ]{1,30}?)(?=[\u3400-\u9fff])", text)
+    if opening and not ctx.is_paper(opening.group(1).strip()) and ctx.weight(opening.group(1).strip()) < 0:
+        return []  # a sentence about related work (HyperNetwork 是…, DETR 会…) in this paper's deck
     spans = _key_spans(ctx, sent)
     if not spans:
         return []
