@@ -290,9 +290,12 @@ def refine(output, decks_dir, root_deck, verbose, **settings) -> None:
     from deckgen.build import deck_sources
 
     try:
-        found, missing = deck_sources(decks_dir)
+        found, missing, refused = deck_sources(decks_dir)
         for path in missing:
             click.echo(f"warning: {path} (listed in a deck file) is gone; its deck keeps its cards", err=True)
+        for path in refused:
+            click.echo(f"warning: {path} (listed in a deck file) not read: only .txt/.md/.html article files under "
+                       "this folder or the decks folder's parent are", err=True)
         if not found:
             raise click.ClickException(
                 f"no article files to refine: the deck files in {decks_dir} list none that exist. "

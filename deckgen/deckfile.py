@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -222,14 +223,34 @@ def parse_deck(text: str, name: str) -> Deck:
     )
 
 
-def read_deck(path: Path) -> Deck:
+def digest(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def file_digest(path: Path) -> str | None:
+    """What a file holds now (None: no file), to notice an edit saved while a build ran."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return digest(Path(path).read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def load_deck_file(path: Path) -> tuple[Deck, str]:
+    """A deck file and the digest of the exact bytes it was parsed from."""
+    if not path.is_file():
+        raise DeckFileError(f"{path}: not a regular file; move it out of {path.parent}")
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DeckFileError(f"{path}: not UTF-8 text") from exc
     except OSError as exc:
         raise DeckFileError(f"{path}: cannot read ({exc.strerror})") from exc
-    return parse_deck(text, str(path))
+    return parse_deck(text, str(path)), digest(data)
+
+
+def read_deck(path: Path) -> Deck:
+    return load_deck_file(path)[0]
 
 
 def deck_files(decks_dir: Path) -> list[Path]:
