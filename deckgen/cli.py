@@ -17,6 +17,14 @@ DEFAULT_DECKS_DIR = "decks"
 SUMMARY_DECKS = 20  # decks listed one by one in the summary; a big run lists the rest as a count
 
 
+def _message(exc: Exception) -> str:
+    """One line for the user; an OSError nobody turned into a DeckgenError still names the file, never a traceback."""
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return str(exc)
+
+
 def _progress(items, label):
     if len(items) < 5:
         return items
@@ -239,8 +247,8 @@ def build(inputs, output, decks_dir, root_deck, terms, dry_run, max_cards, llm, 
             inputs, output, decks_dir, root_deck, tuple(terms), progress=_progress, dry_run=dry_run, llm=config,
             max_cards=max_cards,
         )
-    except DeckgenError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeckgenError, OSError) as exc:
+        raise click.ClickException(_message(exc)) from exc
     _summary(result, verbose)
     _fail_if_every_request_failed(result)
 
@@ -268,8 +276,8 @@ def package(output, decks_dir, root_deck) -> None:
 
     try:
         result = run_package(decks_dir, output, root_deck)
-    except DeckgenError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeckgenError, OSError) as exc:
+        raise click.ClickException(_message(exc)) from exc
     _summary(result)
 
 
@@ -303,8 +311,8 @@ def refine(output, decks_dir, root_deck, verbose, **settings) -> None:
             )
         config = _llm_config(settings)
         result = run_build(found, output, decks_dir, root_deck, progress=_progress, llm=config)
-    except DeckgenError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeckgenError, OSError) as exc:
+        raise click.ClickException(_message(exc)) from exc
     _summary(result, verbose)
     _fail_if_every_request_failed(result)
 

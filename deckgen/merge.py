@@ -135,6 +135,8 @@ class State:
         """Kept in the state too, so deleting a whole deck file does not bring its deleted cards back."""
         if deck.deleted:
             self.deleted[deck.paper] = list(deck.deleted)
+        else:
+            self.deleted.pop(deck.paper, None)
 
     def deck_file_gone(self, paper: str) -> Deck | None:
         """A paper whose deck file was deleted but whose `deleted:` list the state remembers: an empty deck

@@ -435,3 +435,13 @@ def test_the_api_key_never_lands_in_links(workspace, monkeypatch):
     config = resolve({})
     deck = Deck("P", [], links=["https://x.org/?k=sk-test-0123456789abcdef", "https://arxiv.org/abs/1"])
     assert _without_secret(deck, config).links == ["https://arxiv.org/abs/1"]
+
+
+def test_an_oserror_nobody_expected_is_still_one_line(workspace, monkeypatch):
+    articles, decks, out = workspace
+
+    def unreadable(inputs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(articles))
+
+    monkeypatch.setattr(build_module, "ingest", unreadable)
+    assert f"{articles}: Permission denied" in fail("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
