@@ -53,6 +53,19 @@ def save(path: Path, doc: dict) -> None:
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def change_a_number(article: Path, deck_file: Path, skip: set[str] = frozenset()) -> tuple[str, str]:
+    """Correct a number in the article sentence behind one of the deck's cards: (that card's id, the new sentence)."""
+    text = article.read_text(encoding="utf-8")
+    for card in load(deck_file)["cards"]:
+        source = card.get("source") or ""
+        number = re.search(r"\d+", source)
+        if card["id"] not in skip and number and source in text:
+            sentence = source[: number.start()] + str(int(number.group()) + 1) + source[number.end() :]
+            article.write_text(text.replace(source, sentence), encoding="utf-8")
+            return card["id"], sentence
+    raise AssertionError(f"no card of {deck_file} has a number in a sentence of {article}")
+
+
 def guids(anki) -> list[str]:
     return [n.guid for n in anki.notes()]
 
@@ -206,15 +219,14 @@ def _append_card(path: Path) -> None:
 
 def test_an_edit_saved_during_a_build_that_changes_the_deck_stops_it(workspace):
     articles, decks, out = built(workspace)
-    article = articles / "wechat_lora.txt"
-    article.write_text(article.read_text(encoding="utf-8").replace("10000 倍", "12000 倍"), encoding="utf-8")
     lora = decks / "LoRA.yaml"
+    _, sentence = change_a_number(articles / "wechat_lora.txt", lora)
     with pytest.raises(WriteError, match="LoRA.yaml changed while this run was working"):
         build([str(articles)], out, decks, progress=_editing_during(lora, _append_card))
     assert "写到一半保存的卡" in lora.read_text(encoding="utf-8")
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))  # the rerun merges both
     text = lora.read_text(encoding="utf-8")
-    assert "写到一半保存的卡" in text and "12000 倍" in text, report
+    assert "写到一半保存的卡" in text and sentence in text, report
 
 
 def test_an_edit_saved_during_a_build_that_leaves_the_deck_unchanged_is_kept(workspace):
@@ -285,10 +297,10 @@ def test_a_lost_state_is_rebuilt_without_resurrecting_or_touching_anki_edits(wor
     assert anki.col.get_note(note.id).fields[1] == "在 Anki 里改的"  # the import did not overwrite it
 
     # cards the article still gives word for word follow the article again
-    article = articles / "wechat_lora.txt"
-    article.write_text(article.read_text(encoding="utf-8").replace("10000 倍", "12000 倍"), encoding="utf-8")
+    changed, sentence = change_a_number(articles / "wechat_lora.txt", lora, skip={edited["id"]})
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    assert re.search(r"LoRA: \d+ updated", report) and "12000 倍" in lora.read_text(encoding="utf-8")
+    assert re.search(r"LoRA: \d+ updated", report), report
+    assert [c["source"] for c in load(lora)["cards"] if c["id"] == changed] == [sentence]
     assert [c for c in load(lora)["cards"] if c["id"] == edited["id"]][0] == edited  # the user's edit stays
 
 
@@ -319,25 +331,30 @@ cli(sys.argv[1:])
 
 def test_a_kill_between_deck_files_and_state_converges(workspace):
     articles, decks, out = built(workspace)
-    article = articles / "wechat_lora.txt"
-    article.write_text(article.read_text(encoding="utf-8").replace("10000 倍", "12000 倍"), encoding="utf-8")
+    article, lora = articles / "wechat_lora.txt", decks / "LoRA.yaml"
+    _, sentence = change_a_number(article, lora)
+    new_fact = "在 GLUE 基准上,LoRA 的平均得分达到 89.7,比 Adapter 高 1.3 分。"
+    article.write_text(article.read_text(encoding="utf-8").replace(sentence, sentence + new_fact), encoding="utf-8")
     killed = subprocess.run(
         [sys.executable, "-c", KILL_AFTER_DECK_FILES, "build", str(articles), "-o", str(out), "--decks-dir", str(decks)],
         cwd=ROOT, capture_output=True, timeout=120,
     )
-    assert killed.returncode == 137
-    assert "12000 倍" in (decks / "LoRA.yaml").read_text(encoding="utf-8") and (decks / PENDING_FILE).exists()
+    assert killed.returncode == 137, killed.stderr
+    text = lora.read_text(encoding="utf-8")
+    assert sentence in text and "89.7" in text and (decks / PENDING_FILE).exists()
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    assert "LoRA: unchanged" in report and not (decks / PENDING_FILE).exists()
-    article.write_text(article.read_text(encoding="utf-8").replace("12000 倍", "15000 倍"), encoding="utf-8")
+    assert "  LoRA: unchanged\n" in report, report  # not "edited by you": the killed run's cards are deckgen's
+    assert not (decks / PENDING_FILE).exists()
+    # the card the killed run added still follows the article
+    article.write_text(article.read_text(encoding="utf-8").replace("89.7", "90.7"), encoding="utf-8")
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    assert re.search(r"LoRA: \d+ updated", report) and "edited by you" not in report  # still deckgen's card: it follows the article
+    text = lora.read_text(encoding="utf-8")
+    assert "90.7" in text and "89.7" not in text and "edited by you" not in report, report
 
 
 def test_disk_full_mid_write_is_one_line_and_the_next_run_works(workspace, monkeypatch):
     articles, decks, out = built(workspace)
-    article = articles / "wechat_lora.txt"
-    article.write_text(article.read_text(encoding="utf-8").replace("10000 倍", "12000 倍"), encoding="utf-8")
+    _, sentence = change_a_number(articles / "wechat_lora.txt", decks / "LoRA.yaml")
     real = build_module.write_atomic
 
     def full(path, text):
@@ -350,7 +367,7 @@ def test_disk_full_mid_write_is_one_line_and_the_next_run_works(workspace, monke
     assert "No space left on device" in output and "LoRA.yaml" in output
     monkeypatch.setattr(build_module, "write_atomic", real)
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    assert re.search(r"LoRA: \d+ updated", report) and "12000 倍" in (decks / "LoRA.yaml").read_text(encoding="utf-8")
+    assert re.search(r"LoRA: \d+ updated", report) and sentence in (decks / "LoRA.yaml").read_text(encoding="utf-8")
     assert not list(decks.glob(".*.yaml.*"))
 
 
