@@ -178,6 +178,8 @@ class State:
     def stamp_models(self, fingerprints: dict[str, str], now: int) -> dict[str, int]:
         """Each note type's modification time: when its templates last changed."""
         for model_id, digest in fingerprints.items():
+            if model_id not in self.models and self.rebuilt and self.cards:  # lost with the state: as old as the notes
+                self.models[model_id] = {"hash": digest, "updated": REBUILT_TIME}
             self.models[model_id] = _restamp(self.models.get(model_id, {}), digest, now)
         return {model_id: self.models[model_id]["updated"] for model_id in fingerprints}
 

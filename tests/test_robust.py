@@ -292,7 +292,7 @@ def test_a_lost_state_is_rebuilt_without_resurrecting_or_touching_anki_edits(wor
     assert gone["id"] in after["deleted"] and gone["id"] not in [c["id"] for c in after["cards"]]
     assert [c for c in after["cards"] if c["id"] == edited["id"]][0] == edited
     state = json.loads((decks / STATE_FILE).read_text(encoding="utf-8"))
-    assert {e["updated"] for e in state["cards"].values()} == {REBUILT_TIME}
+    assert {e["updated"] for e in [*state["cards"].values(), *state["models"].values()]} == {REBUILT_TIME}
     anki.import_package(out)
     assert anki.col.get_note(note.id).fields[1] == "在 Anki 里改的"  # the import did not overwrite it
 
