@@ -292,6 +292,9 @@ def build(
                 state.rename_paper(deck.paper, previous.paper)
             else:
                 path, previous = _new_path(deck.paper, decks_dir, taken), state.deck_file_gone(deck.paper)
+            home = previous.paper if previous is not None else deck.paper
+            # a fact whose id another deck already holds stays there: one note never sits in two decks
+            deck = replace(deck, cards=[c for c in deck.cards if owner.setdefault(c.id, home) == home])
             if previous is not None and state.rebuilt:
                 state.adopt(previous, deck)
             refined = report is not None and deck.paper in report.refined
@@ -308,6 +311,7 @@ def build(
         for _, deck in untouched:
             ensure_ids(deck)
         everything = built + untouched
+        _check_unique_ids(everything)
         result = BuildResult(
             decks=[d for _, d in everything],
             output=Path(output),
@@ -357,6 +361,18 @@ def _still_in(paper) -> Callable[[Card], bool]:
         return article_index(paper_text(paper)).contains(card.source)
 
     return present
+
+
+def _check_unique_ids(decks: list[tuple[Path, Deck]]) -> None:
+    """The package must never hold two notes with one id (Anki would merge them into one deck)."""
+    seen: dict[str, Path] = {}
+    for path, deck in decks:
+        for card in deck.cards:
+            if seen.setdefault(card.id, path) != path:
+                raise DeckFileError(
+                    f"{seen[card.id]} and {path}: both would hold card id {card.id!r}; nothing was written. "
+                    "Delete the card from one deck file (or its id: line, to make it a new card) and run again."
+                )
 
 
 def _without_secret(deck: Deck, llm: LLMConfig | None) -> Deck:

@@ -462,3 +462,14 @@ def test_an_oserror_nobody_expected_is_still_one_line(workspace, monkeypatch):
 
     monkeypatch.setattr(build_module, "ingest", unreadable)
     assert f"{articles}: Permission denied" in fail("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
+
+
+def test_a_package_never_holds_one_id_twice(tmp_path):
+    from deckgen.build import _check_unique_ids
+    from deckgen.errors import DeckFileError
+    from deckgen.model import Card, Deck
+
+    card = Card(id="term-1", type="qa", kind="term", front="Q", back="A")
+    _check_unique_ids([(tmp_path / "a.yaml", Deck("A", [card])), (tmp_path / "b.yaml", Deck("B", [Card(**{**card.__dict__, "id": "term-2"})]))])
+    with pytest.raises(DeckFileError, match="a.yaml and .*b.yaml: both would hold card id 'term-1'"):
+        _check_unique_ids([(tmp_path / "a.yaml", Deck("A", [card])), (tmp_path / "b.yaml", Deck("B", [card]))])
