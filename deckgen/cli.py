@@ -17,6 +17,14 @@ DEFAULT_DECKS_DIR = "decks"
 SUMMARY_DECKS = 20  # decks listed one by one in the summary; a big run lists the rest as a count
 
 
+def _message(exc: Exception) -> str:
+    """One line for the user; an OSError nobody turned into a DeckgenError still names the file, never a traceback."""
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return str(exc)
+
+
 def _progress(items, label):
     if len(items) < 5:
         return items
@@ -363,8 +371,8 @@ def build(
             inputs, output, decks_dir, root_deck, tuple(terms), progress=_progress, dry_run=dry_run, llm=config,
             max_cards=max_cards, on_wait=_waiting(decks_dir),
         )
-    except DeckgenError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeckgenError, OSError) as exc:
+        raise click.ClickException(_message(exc)) from exc
     _summary(result, verbose)
     _fail_if_every_request_failed(result)
     if dry_run:
@@ -407,8 +415,8 @@ def package(output, decks_dir, root_deck, then_push, anki_url, yes) -> None:
 
     try:
         result = run_package(decks_dir, output, root_deck, on_wait=_waiting(decks_dir))
-    except DeckgenError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeckgenError, OSError) as exc:
+        raise click.ClickException(_message(exc)) from exc
     _summary(result)
     if then_push:
         _push_or_explain(result.output, anki_url, yes)
@@ -431,9 +439,12 @@ def refine(output, decks_dir, root_deck, verbose, **settings) -> None:
     from deckgen.build import deck_sources
 
     try:
-        found, missing = deck_sources(decks_dir)
+        found, missing, refused = deck_sources(decks_dir)
         for path in missing:
             click.echo(f"warning: {path} (listed in a deck file) is gone; its deck keeps its cards", err=True)
+        for path in refused:
+            click.echo(f"warning: {path} (listed in a deck file) not read: only .txt/.md/.html article files under "
+                       "this folder or the decks folder's parent are", err=True)
         if not found:
             raise click.ClickException(
                 f"no article files to refine: the deck files in {decks_dir} list none that exist. "
@@ -443,8 +454,8 @@ def refine(output, decks_dir, root_deck, verbose, **settings) -> None:
         result = run_build(
             found, output, decks_dir, root_deck, progress=_progress, llm=config, on_wait=_waiting(decks_dir)
         )
-    except DeckgenError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DeckgenError, OSError) as exc:
+        raise click.ClickException(_message(exc)) from exc
     _summary(result, verbose)
     _fail_if_every_request_failed(result)
     _next_steps(result, decks_dir)

@@ -13,12 +13,20 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deckgen.deckfile import write_atomic
+from deckgen.deckfile import deck_files, read_deck, write_atomic
+from deckgen.errors import DeckFileError, StateError
 from deckgen.extract import RULES_VERSION, anchor_text, card_id
 from deckgen.llm.grounding import same_fact
 from deckgen.model import LLM_KIND, STALE_TAG, Card, Deck
 
 STATE_FILE = ".deckgen-state.json"
+# The state a build is about to commit, written before any deck file: if the build dies half-way, the next
+# run reconciles it with the old state card by card, by what the deck files actually hold (State.recover).
+PENDING_FILE = ".deckgen-state.pending.json"
+STATE_VERSION = 2
+# Modification time of a card whose state was rebuilt from deck files: older than anything in Anki, so
+# an import never overwrites a note the user edited there; the card's next change moves it to "now".
+REBUILT_TIME = 1
 # How alike two supporting sentences must be (character bigrams, numbers masked) for a card whose
 # sentence was reworded to keep its id. Below it, the fact counts as gone and a new one as added.
 SAME_FACT = 0.6
@@ -36,22 +44,109 @@ class State:
 
     cards: dict[str, dict] = field(default_factory=dict)
     models: dict[str, dict] = field(default_factory=dict)  # note type id: {hash, updated}, like cards
+
+    deleted: dict[str, list[str]] = field(default_factory=dict)  # paper: its deck file's `deleted:` list
+    rebuilt: bool = field(default=False, compare=False)  # rebuilt from deck files: nothing known as generated
     _by_paper: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, decks_dir: Path) -> State:
-        try:
-            data = json.loads((Path(decks_dir) / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        if not isinstance(data, dict) or data.get("version") != 2:
-            return cls()
-        return cls(data.get("cards", {}), data.get("models", {}))
+        """The state file; rebuilt from the deck files when missing; an unusable one stops the run."""
+        decks_dir = Path(decks_dir)
+        if (decks_dir / PENDING_FILE).exists():
+            return cls.recover(decks_dir)
+        state = _read_state(decks_dir / STATE_FILE)
+        if state is None:
+            return cls.rebuild(decks_dir)
+        return state
+
+    @classmethod
+    def rebuild(cls, decks_dir: Path) -> State:
+        """A state from the deck files alone (the state file was lost or never committed).
+
+        Every card keeps its content and gets an old modification time (REBUILT_TIME); none counts as
+        generated until a build finds the article still gives it word for word (`adopt`), so a card the
+        user edited is never mistaken for deckgen's. `deleted:` lists come from the files.
+        """
+        state = cls(rebuilt=True)
+        for deck in _readable_decks(decks_dir):
+            for card in deck.cards:
+                if card.id:
+                    state.cards[card.id] = {"paper": deck.paper, "hash": content_hash(card), "updated": REBUILT_TIME}
+            if deck.deleted:
+                state.deleted[deck.paper] = list(deck.deleted)
+        return state
+
+    @classmethod
+    def recover(cls, decks_dir: Path) -> State:
+        """Finish an interrupted commit: per card, the new entry if its deck file holds what was about to be
+        written, else the old one. The next commit saves it (a --dry-run writes nothing)."""
+        decks_dir = Path(decks_dir)
+        new = _read_state(decks_dir / PENDING_FILE)
+        old = _read_state(decks_dir / STATE_FILE) or (cls.rebuild(decks_dir) if new is None else cls())
+        if new is None:
+            return old
+        on_disk = {card.id: content_hash(card) for deck in _readable_decks(decks_dir) for card in deck.cards if card.id}
+        cards = {}
+        for known in set(old.cards) | set(new.cards):
+            before, after = old.cards.get(known), new.cards.get(known)
+            if known not in on_disk:
+                entry = after  # written without it (stale, or deleted by the user): the new state knows
+            elif after is not None and after.get("hash") == on_disk[known]:
+                entry = after
+            else:
+                entry = before or after  # the deck file still holds the old card
+            if entry is not None:
+                cards[known] = entry
+        return cls(cards, new.models, {**old.deleted, **new.deleted})
+
+    def save_pending(self, decks_dir: Path) -> None:
+        """Step one of a commit: what is about to be written, before any deck file is."""
+        write_atomic(Path(decks_dir) / PENDING_FILE, self._text())
 
     def save(self, decks_dir: Path) -> None:
-        doc = {"version": 2, "cards": self.cards, "models": self.models}
-        text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=0)
-        write_atomic(Path(decks_dir) / STATE_FILE, text)
+        write_atomic(Path(decks_dir) / STATE_FILE, self._text())
+        (Path(decks_dir) / PENDING_FILE).unlink(missing_ok=True)
+
+    def _text(self) -> str:
+        doc = {"version": STATE_VERSION, "cards": self.cards, "models": self.models, "deleted": self.deleted}
+        return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=0)
+
+    def adopt(self, existing: Deck, fresh: Deck) -> None:
+        """After a rebuild: a card the article still gives word for word is deckgen's again (it follows the
+        article from now on); any other card stays as the user has it."""
+        now = {c.id: content_hash(c) for c in fresh.cards}
+        for card in existing.cards:
+            entry = self.cards.get(card.id)
+            if entry is not None and not entry.get("generated") and now.get(card.id) == content_hash(card):
+                entry.update(generated=now[card.id], kind=card.kind, type=card.type, source=card.source)
+        self._by_paper = None
+
+    def rename_paper(self, old: str, new: str) -> None:
+        """The user renamed `paper:` in a deck file: its cards are the renamed deck's."""
+        for entry in self.cards.values():
+            if entry.get("paper") == old:
+                entry["paper"] = new
+        if old in self.deleted:
+            self.deleted[new] = self.deleted.pop(old)
+        self._by_paper = None
+
+    def remember_deleted(self, deck: Deck) -> None:
+        """Kept in the state too, so deleting a whole deck file does not bring its deleted cards back."""
+        if deck.deleted:
+            self.deleted[deck.paper] = list(deck.deleted)
+        else:
+            self.deleted.pop(deck.paper, None)
+
+    def deck_file_gone(self, paper: str) -> Deck | None:
+        """A paper whose deck file was deleted but whose `deleted:` list the state remembers: an empty deck
+        carrying that list (the rest of its cards come back as new)."""
+        if paper not in self.deleted:
+            return None
+        remembered = self.deleted[paper]
+        self.forget(i for i in self.written_for(paper) if i not in remembered)
+        self._by_paper = None
+        return Deck(paper=paper, cards=[], deleted=list(remembered))
 
     def written_for(self, paper: str) -> list[str]:
         """Ids of the cards deckgen generated for `paper` (indexed once: a build asks for every paper)."""
@@ -83,6 +178,8 @@ class State:
     def stamp_models(self, fingerprints: dict[str, str], now: int) -> dict[str, int]:
         """Each note type's modification time: when its templates last changed."""
         for model_id, digest in fingerprints.items():
+            if model_id not in self.models and self.rebuilt and self.cards:  # lost with the state: as old as the notes
+                self.models[model_id] = {"hash": digest, "updated": REBUILT_TIME}
             self.models[model_id] = _restamp(self.models.get(model_id, {}), digest, now)
         return {model_id: self.models[model_id]["updated"] for model_id in fingerprints}
 
@@ -96,6 +193,72 @@ class State:
             entry = self.cards.setdefault(card.id, {"paper": deck.paper})
             entry.update(_restamp(entry, content_hash(card), now))
             card.updated = entry["updated"]
+
+
+def _readable_decks(decks_dir: Path) -> list[Deck]:
+    """Deck files that parse; a broken one is reported by the build that reads them all."""
+    decks = []
+    for path in deck_files(decks_dir):
+        try:
+            decks.append(read_deck(path))
+        except DeckFileError:
+            continue
+    return decks
+
+
+def _recovery(path: Path) -> str:
+    return (
+        f"move it away (mv {path} {path}.broken) and run again: deckgen rebuilds it from the deck files, "
+        "keeping every card and `deleted:` list"
+    )
+
+
+_ENTRY_TYPES = {"paper": str, "generated": str, "hash": str, "updated": int, "kind": str, "type": str, "source": str}
+
+
+def _read_state(path: Path) -> State | None:
+    """The state file at `path`, checked; None when there is none."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise StateError(f"{path}: not a regular file (a folder or something else is in its place); {_recovery(path)}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise StateError(f"{path}: not valid JSON, the file is damaged; {_recovery(path)}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int) or isinstance(data["version"], bool):
+        raise StateError(f"{path}: not a deckgen state file (no version); {_recovery(path)}")
+    if data["version"] > STATE_VERSION:
+        raise StateError(
+            f"{path}: written by a newer deckgen (state version {data['version']}, this one reads {STATE_VERSION}); "
+            f"upgrade deckgen, or {_recovery(path)}"
+        )
+    if data["version"] != STATE_VERSION:
+        raise StateError(f"{path}: state version {data['version']} is not one this deckgen reads; {_recovery(path)}")
+    cards, models, deleted = data.get("cards", {}), data.get("models", {}), data.get("deleted", {})
+    problem = _shape_problem(cards, models, deleted)
+    if problem:
+        raise StateError(f"{path}: {problem}; {_recovery(path)}")
+    return State(cards, models, deleted)
+
+
+def _shape_problem(cards, models, deleted) -> str | None:
+    for name, table in (("cards", cards), ("models", models), ("deleted", deleted)):
+        if not isinstance(table, dict):
+            return f"{name}: must be a mapping"
+    for known, entry in [*cards.items(), *models.items()]:
+        if not isinstance(entry, dict):
+            return f"entry {known!r}: must be a mapping"
+        for key, kind in _ENTRY_TYPES.items():
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                return f"entry {known!r}: {key} must be {'a number' if kind is int else 'text'}"
+    for paper, ids in deleted.items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return f"deleted[{paper!r}]: must be a list of card ids"
+    return None
 
 
 def _restamp(entry: dict, digest: str, now: int) -> dict:

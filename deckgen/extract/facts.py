@@ -234,9 +234,9 @@ _QUESTION_FOR = {
 
 
 def _subject(ctx: Context, pre: str, sent: Sentence | None = None) -> str | None:
-    if sent is not None and re.search(r"(?:^|[，,])(?:该|这种|这个|其|它)[^，,]{0,6}$", pre):
-        if re.search(r"(?:作者|本文|论文|研究者们?)(?:提出|设计|给出)了?", pre) and _SHORT_NAME.fullmatch(ctx.paper):
-            return ctx.paper  # 作者提出了一个方法，其核心思想是…: the paper's own method
+    pointer = sent is not None and re.search(r"(?:^|[，,])(?:该|这种|这个|其|它)[^，,]{0,6}$", pre)
+    if pointer and re.search(r"(?:作者|本文|论文|研究者们?)(?:提出|设计|给出)了?", pre) and _SHORT_NAME.fullmatch(ctx.paper):
+        return ctx.paper  # 作者提出了一个方法，其核心思想是…: the paper's own method
     if sent is not None and _PRONOUN.match(pre.strip()):
         return ctx.referent(sent)  # 该框架的核心思想是…: the framework named just before
     pre = re.sub(r"^(?:所谓的?|简单来说[，,]?|简而言之[，,]?|其中[，,]?|而|总的来说[，,]?)", "", pre).strip(" “”\"「」，,")
