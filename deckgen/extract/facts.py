@@ -79,9 +79,11 @@ class Context:
     def referent(self, sent: Sentence) -> str | None:
         """What '该机制/这种设计/它' points back to: a component named just before, or the section's name."""
         for text in (sent.previous, sent.heading):
+            if self.paper in text:
+                return self.paper  # 它 after a sentence about the paper: the paper
             named = [n for n in self.names if n in text and not is_generic_name(n, self.vocab)]
             if named:
-                return max(named, key=lambda n: (text.rfind(n), len(n)))
+                return min(named, key=lambda n: (text.find(n), -len(n)))  # the earlier name is the subject
         return None
 
 
@@ -185,6 +187,8 @@ def term_candidates(ctx: Context) -> list[Candidate]:
     title_keys = {name_key(n) for n in LATIN_NAME.findall(ctx.title or "")}
     for term in ctx.terms:
         key = name_key(term.latin)
+        if not is_name_like(term.latin):
+            continue  # 重计算(recomputation): a glossed idea, tested in its sentence, not as a term card
         repeated = ctx.mentions[key] >= 2
         if not (repeated or key in title_keys or ctx.is_paper(term.latin)):
             continue
@@ -342,7 +346,7 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     goal = re.sub(r"^(?:旨在|用于|为了)", "", goal)
     if _VAGUE.search(goal):
         return []
-    if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在|能|很|都)", goal) or re.search(r"是|都", goal):
+    if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|能|很|都)", goal) or re.search(r"是|都", goal):
         return []
     if re.search(r"观察到|发现|证明|表明|看到|研究人员|研究者|我们|用户|作者|判断", goal):
         return []
@@ -577,6 +581,25 @@ def named_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
                       name_key(m.group("n")))]
 
 
+_RELATION = re.compile(
+    r"^(?P<a>[^，,。]{2,30}?)(?:与|和|跟)(?P<b>[^，,。]{2,16}?)(?:之间)?(?:成|呈|是)(?P<rel>线性|正比|反比|平方|二次|指数|对数)(?:关系|增长)?"
+)
+
+
+def relation_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'A 与 B 成线性关系' -> A 与 B 成什么关系？ 线性关系 (how one quantity grows with another)."""
+    m = _RELATION.match(sent.text)
+    if not m or _NOT_A_CAUSE.search(m.group("a")):
+        return []
+    answer = m.group("rel") + "关系"
+    rest = sent.text[m.end() :]
+    if contrast := re.match(r"^[，,]?\s*而不是(?P<x>[^，,。]{1,8})", rest):
+        answer += f"（而不是{contrast.group('x')}）"
+    card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
+                front=f"{m.group('a').strip()}与{m.group('b').strip()}成什么关系？", back=answer, source=sent.text)
+    return [Candidate(card, 7.0, "how one quantity grows with another (A 与 B 成 … 关系)", sent.position, name_key(answer))]
+
+
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
 
 
@@ -670,8 +693,8 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
         clause = next((text[a:b] for a, b in clauses(text) if a <= start < b), "")
         if "、" in clause or re.match(r"^第[一二三四五六七八九十\d]+个", clause.strip()):
             return False  # inside a list, or one step of an enumeration
-        if re.match(r"^\s*[（(]", text[end:]):
-            return False  # a gloss or initials right after the blank give it away
+        if re.match(r"^\s*[（(]", text[end:]) and not re.match(r"^\s*[（(][A-Za-z][\w\s\-]{1,40}[)）]", text[end:]):
+            return False  # initials or a remark right after the blank give it away (an English gloss joins the blank)
         before, after = text[max(0, start - 3) : start], text[end : end + 3]
         return not (_LIST_JOINT_BEFORE.search(before) or _LIST_JOINT_AFTER.match(after))  # one item of a list
 
@@ -740,6 +763,8 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
         return []
     weight, start, end, word = spans[0]
     start, end = widen_to_formula(text, start, end)
+    if gloss := re.match(r"^\s*[（(][A-Za-z][\w\s\-]{1,40}[)）]", text[end:]):
+        end += gloss.end()  # 重计算(recomputation): the gloss is part of the answer, or it gives the answer away
     kept = window(text, start, end, ctx.names_something)
     if kept is None:
         return []
@@ -756,7 +781,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
     performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates, versus_candidates,
-    turns_candidates, named_candidates,
+    turns_candidates, named_candidates, relation_candidates,
 )
 
 

@@ -111,7 +111,7 @@ def find_term_pairs(sentences: list[Sentence], vocab: Vocabulary) -> list[Term]:
                 and _is_name(inner, vocab)
             ):
                 term = Term(latin=lat.group(1).strip(), chinese=inner, source=sent.text)
-            if term and len(term.latin) <= 60 and is_name_like(term.latin):
+            if term and len(term.latin) <= 60 and not re.fullmatch(r"[\d.]+|[A-Za-z]", term.latin):
                 terms.setdefault(term.key, term)
     return list(terms.values())
 
