@@ -133,3 +133,24 @@ def test_find_figures_skips_references_and_years():
     found = [f.text for f in find_figures("如图 2 所示,在 2023 年的实验中,准确率提升了 57.25%,速度快 3 倍,FID 为 8.46。")]
     assert found == ["57.25%", "3 倍", "8.46"]
     assert re.search(r"O\(L", find_figures(r"复杂度从 \(O(L^2)\) 降到 \(O(L \log L)\)")[0].text)
+
+
+def test_the_same_cards_in_every_process(examples_dir):
+    """Card order and ids never depend on Python's per-process string hashing."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from deckgen.ingest import ingest; from deckgen.extract import extract\n"
+        "for p in ingest([sys.argv[1]]).papers:\n"
+        "    print(p.name, [c.id for c in extract(p).cards])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(examples_dir)],
+            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1 and "LoRA" in outputs.pop()

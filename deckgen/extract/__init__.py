@@ -63,7 +63,7 @@ def _context(paper: Paper, vocab: Vocabulary, sentences: list[Sentence]) -> Cont
         sentences=sentences,
         title=paper.title or "",
         terms=terms,
-        names=sorted(names, key=len, reverse=True),
+        names=sorted(names, key=lambda n: (-len(n), n)),  # a fixed order: sets iterate by a per-process hash
         mentions=mentions,
         components=components,
     )
