@@ -16,6 +16,7 @@ from deckgen.config import LLMConfig
 from deckgen.deckfile import deck_files, dump_deck, read_deck, slug, write_atomic
 from deckgen.errors import DeckFileError, DeckgenError
 from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
+from deckgen.incremental import Incremental, paper_key
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, combine
 from deckgen.merge import DeckChanges, State, ensure_ids, merge
@@ -75,12 +76,12 @@ def decks_lock(decks_dir: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]
         lock.release()
 
 
-def existing_decks(decks_dir: Path) -> dict[str, tuple[Path, Deck]]:
+def existing_decks(decks_dir: Path, read: Callable[[Path], Deck] = read_deck) -> dict[str, tuple[Path, Deck]]:
     """Every deck file by slug; all broken files are reported at once, before anything is written."""
     decks, problems = {}, []
     for path in deck_files(decks_dir):
         try:
-            deck = read_deck(path)
+            deck = read(path)
         except DeckFileError as exc:
             problems.append(str(exc))
             continue
@@ -123,9 +124,11 @@ def build(
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in ingested.skipped) or "no input files found"
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
     with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout):
-        existing = existing_decks(decks_dir)
+        # incremental builds (deckgen.incremental): unchanged papers come from the cache, not re-extracted
+        inc = Incremental.open(decks_dir, tuple(terms), root_deck, llm is None and not dry_run, f"max_cards={max_cards}")
+        existing = existing_decks(decks_dir, inc.read_deck)
         state = State.load(decks_dir)
-        papers = list(ingested.papers)
+        papers = [p for p in ingested.papers if not inc.unchanged(p, existing)]
         fresh = [extract(paper, vocab, max_cards) for paper in progress(papers, "Extracting cards")]
         report = None
         if llm is not None:
@@ -152,6 +155,10 @@ def build(
             built.append((path, deck))
             changes.append(change)
             stale.append(Deck(deck.paper, gone))
+        reused = inc.reused(state)
+        built, changes = inc.in_paper_order(
+            ingested.papers, built + [(p, d) for p, d, _ in reused], changes + [c for _, _, c in reused]
+        )
         untouched = list(existing.values())
         for _, deck in untouched:
             ensure_ids(deck)
@@ -170,16 +177,23 @@ def build(
         if dry_run:
             return result
         now = int(time.time())
+        reused_ids = {id(deck) for _, deck, _ in reused}
         for deck in result.decks + stale:
-            state.stamp(deck, now)
+            if id(deck) not in reused_ids:
+                state.stamp(deck, now)
         # Cards whose fact is gone go out once more, tagged, so the user can find and delete them in Anki.
-        gone_by_paper = {d.paper: d.cards for d in stale}
+        gone_by_paper = {d.paper: d.cards for d in stale if d.cards}
         packaged = [replace(d, cards=d.cards + gone_by_paper.get(d.paper, [])) for d in result.decks]
-        write_package(packaged, output, root_deck, state.stamp_models(model_fingerprints(), now))
+        model_updated = state.stamp_models(model_fingerprints(), now)
+        kept = inc.kept_package(model_updated)
+        write_package(packaged, output, root_deck, model_updated, keep=kept)
         for path, deck in everything:
-            _write_deck(path, deck)
+            if not inc.on_disk(path, deck):
+                _write_deck(path, deck)
         state.forget(c.id for d in stale for c in d.cards)
         state.save(decks_dir)
+        inputs = {p.name: paper_key(p, inc.vocabulary) for p in ingested.papers}
+        inc.save(decks_dir, everything, changes, inputs, set(gone_by_paper), kept, model_updated)
     return result
 
 

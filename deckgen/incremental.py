@@ -1,0 +1,239 @@
+"""Incremental builds: a paper whose inputs did not change since the last build is not extracted again.
+
+A paper's inputs are its articles, its deck file, the vocabulary (--terms), and deckgen itself (a hash
+of its source files, templates and data, so a development change counts too). When all are as they
+were, the build takes the paper's deck from the cache instead of extracting, merging and writing it,
+and a deck file whose bytes are as deckgen last wrote them is not parsed again. An --llm run never
+reuses a paper (the model is asked again); a changed state file (another `deckgen package`, a restore)
+drops the whole cache. Everything lives in decks/.deckgen-cache/: safe to delete at any time, the
+next build is then a full one.
+
+The package's collection database is kept there too (deckgen.package.KeptDatabase): only decks whose
+notes changed are written again, and the .apkg still holds every deck.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from deckgen.deckfile import read_deck, slug, write_atomic
+from deckgen.errors import DeckFileError
+from deckgen.merge import STATE_FILE, DeckChanges, State
+from deckgen.model import Card, Deck, Paper
+from deckgen.package import KeptDatabase
+from deckgen.resources import templates_dir
+
+CACHE_DIR = ".deckgen-cache"
+INDEX = "index.json"
+PACKAGE_DB = "package.anki2"
+FORMAT = 1
+_CARD_FIELDS = ("id", "type", "kind", "front", "back", "text", "extra", "source", "tags")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of deckgen's own files: any change to the code, templates or data invalidates the cache."""
+    digest = hashlib.sha1(str(FORMAT).encode())
+    package_dir = Path(__file__).resolve().parent
+    files = sorted(p for p in package_dir.rglob("*") if p.is_file() and p.suffix != ".pyc")
+    files += sorted(p for p in templates_dir().rglob("*") if p.is_file())
+    for path in dict.fromkeys(files):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _sha1(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def paper_key(paper: Paper, vocabulary: str) -> str:
+    """Everything extraction reads of a paper, with the vocabulary's hash."""
+    articles = [
+        [a.source, a.title, a.paper_title, a.links, sorted(a.headings), a.paragraphs] for a in paper.articles
+    ]
+    return _sha1(json.dumps([paper.name, vocabulary, articles], ensure_ascii=False).encode())
+
+
+def _deck_to_json(deck: Deck) -> list:
+    cards = [[getattr(c, f) for f in _CARD_FIELDS] for c in deck.cards]
+    return [deck.paper, deck.title, deck.links, deck.sources, deck.deleted, cards]
+
+
+def _deck_from_json(raw: list) -> Deck:
+    paper, title, links, sources, deleted, cards = raw
+    return Deck(
+        paper=paper,
+        title=title,
+        links=links,
+        sources=sources,
+        deleted=deleted,
+        cards=[Card(*c) for c in cards],  # _CARD_FIELDS are Card's first fields, in order
+    )
+
+
+@dataclass
+class Incremental:
+    """The cache of one decks folder during one build."""
+
+    folder: Path  # decks/.deckgen-cache
+    reuse: bool  # False for --llm runs: they recompute every paper, but still record the results
+    vocabulary: str  # the hash of the --terms files and `options`
+    root_deck: str
+    index: dict = field(default_factory=dict)
+    _hits: dict[str, str] = field(default_factory=dict)  # deck file name -> its bytes' hash, when it matched
+    _reused: dict[str, tuple[Path, Deck]] = field(default_factory=dict)  # slug -> the unchanged paper's deck
+    _recomputed: set[str] = field(default_factory=set)  # slugs of the papers extracted and merged again
+
+    @classmethod
+    def open(
+        cls, decks_dir: Path, terms: tuple[str, ...], root_deck: str, reuse: bool = True, options: str = ""
+    ) -> Incremental:
+        """`options`: every other setting extraction depends on (e.g. --max-cards), as text."""
+        vocabulary = hashlib.sha1(options.encode() + b"\0")
+        for name in terms:
+            try:
+                vocabulary.update(Path(name).read_bytes() + b"\0")
+            except OSError:
+                vocabulary.update(b"missing\0")
+        inc = cls(Path(decks_dir) / CACHE_DIR, reuse, vocabulary.hexdigest(), root_deck)
+        try:
+            index = json.loads((inc.folder / INDEX).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            index = {}
+        if (
+            isinstance(index, dict)
+            and index.get("code") == code_version()
+            and index.get("state") == _state_hash(decks_dir)
+        ):
+            inc.index = index
+        return inc
+
+    # ---------------------------------------------------------------- reading
+
+    def read_deck(self, path: Path) -> Deck:
+        """A deck file, from the cache when its bytes are those deckgen last wrote (or read)."""
+        entry = self.index.get("files", {}).get(path.name)
+        if entry is not None:
+            try:
+                digest = _sha1(path.read_bytes())
+            except OSError as exc:
+                raise DeckFileError(f"{path}: cannot read ({exc.strerror})") from exc
+            if digest == entry["hash"]:
+                self._hits[path.name] = digest
+                return _deck_from_json(entry["deck"])
+        return read_deck(path)
+
+    def unchanged(self, paper: Paper, existing: dict[str, tuple[Path, Deck]]) -> bool:
+        """True (and the deck put aside for `reused`) when nothing the paper's deck depends on changed."""
+        key = slug(paper.name)
+        if self.reuse and key in existing:
+            path, _ = existing[key]
+            entry = self.index.get("files", {}).get(path.name)
+            if path.name in self._hits and entry.get("input") == paper_key(paper, self.vocabulary):
+                self._reused[key] = existing.pop(key)
+                return True
+        self._recomputed.add(key)
+        return False
+
+    def on_disk(self, path: Path, deck: Deck) -> bool:
+        """True when the deck file already holds `deck`: read from the cache and neither merged nor given ids."""
+        return path.name in self._hits and slug(deck.paper) not in self._recomputed
+
+    def reused(self, state: State) -> list[tuple[Path, Deck, DeckChanges]]:
+        """The unchanged papers' decks as the last build left them, their cards' times from the state."""
+        out = []
+        for path, deck in self._reused.values():
+            for card in deck.cards:
+                card.updated = state.cards.get(card.id, {}).get("updated")
+            entry = self.index["files"][path.name]
+            kept = set(entry.get("kept_edited", ()))
+            out.append((path, deck, DeckChanges(deck.paper, kept_edited=[c for c in deck.cards if c.id in kept])))
+        return out
+
+    @staticmethod
+    def in_paper_order(
+        papers: list[Paper], built: list[tuple[Path, Deck]], changes: list[DeckChanges]
+    ) -> tuple[list[tuple[Path, Deck]], list[DeckChanges]]:
+        """Reused and rebuilt decks back in the order of the papers, as a full build lists them."""
+        rank = {slug(p.name): i for i, p in enumerate(papers)}
+        pairs = sorted(zip(built, changes, strict=True), key=lambda pair: rank.get(slug(pair[0][1].paper), len(rank)))
+        return [b for b, _ in pairs], [c for _, c in pairs]
+
+    def kept_package(self, model_updated: dict[str, int]) -> KeptDatabase:
+        """The kept collection database, with the papers whose notes it already holds exactly."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        package = self.index.get("package", {})
+        same = package.get("root") == self.root_deck and package.get("models") == model_updated
+        unchanged = frozenset(
+            deck.paper
+            for path, deck in self._reused.values()
+            if same and self.index["files"][path.name].get("packaged") == "clean"
+        )
+        return KeptDatabase(self.folder / PACKAGE_DB, int(package.get("generation", 0)), unchanged)
+
+    # ---------------------------------------------------------------- writing
+
+    def save(
+        self,
+        decks_dir: Path,
+        everything: list[tuple[Path, Deck]],
+        changes: list[DeckChanges],
+        inputs: dict[str, str],
+        stale: set[str],
+        package: KeptDatabase,
+        model_updated: dict[str, int],
+    ) -> None:
+        """Record what this build wrote; call after the deck files and the state are written.
+
+        `inputs`: paper name -> paper_key of the papers built from articles this run (reused ones included);
+        `stale`: papers whose package carried stale notes this once (their notes change next time).
+        """
+        kept_edited = {c.paper: [card.id for card in c.kept_edited] for c in changes}
+        previous = self.index.get("files", {})
+        files = {}
+        for path, deck in everything:
+            if self.on_disk(path, deck):
+                digest = self._hits[path.name]
+                entry = dict(previous[path.name])
+            else:
+                try:
+                    digest = _sha1(path.read_bytes())
+                except OSError:
+                    continue
+                entry = {"deck": _deck_to_json(deck)}
+            entry.update(
+                hash=digest,
+                input=inputs.get(deck.paper),
+                kept_edited=kept_edited.get(deck.paper, []),
+                packaged="stale" if deck.paper in stale else "clean",
+            )
+            files[path.name] = entry
+        index = {
+            "code": code_version(),
+            "state": _state_hash(decks_dir),
+            "package": {"root": self.root_deck, "models": model_updated, "generation": package.generation + 1},
+            "files": files,
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".gitignore", "w", encoding="utf-8") as fh:
+            fh.write("*\n")
+        write_atomic(self.folder / INDEX, json.dumps(index, ensure_ascii=False))
+
+
+def _state_hash(decks_dir: Path) -> str | None:
+    try:
+        return _sha1((Path(decks_dir) / STATE_FILE).read_bytes())
+    except OSError:
+        return None
+
+
+def clear(decks_dir: Path) -> None:
+    """Forget everything (the next build is a full one)."""
+    shutil.rmtree(Path(decks_dir) / CACHE_DIR, ignore_errors=True)
+    os.makedirs(decks_dir, exist_ok=True)
