@@ -7,13 +7,16 @@ generated and of what it last packaged, and when that content last changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Iterable
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deckgen.deckfile import write_atomic
+from deckgen.deckfile import replace_with
 from deckgen.extract import anchor_text, card_id
 from deckgen.model import LLM_KIND, STALE_TAG, Card, Deck
 
@@ -47,9 +50,28 @@ class State:
         return cls(data.get("cards", {}), data.get("models", {}))
 
     def save(self, decks_dir: Path) -> None:
-        doc = {"version": 2, "cards": self.cards, "models": self.models}
-        text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=0)
-        write_atomic(Path(decks_dir) / STATE_FILE, text)
+        """One card a line (readable diffs when the file is committed), each line from json's C encoder,
+        streamed into the file: never one string of the whole state."""
+        dumps = functools.partial(json.dumps, ensure_ascii=False, sort_keys=True)
+
+        def lines() -> Iterator[str]:
+            yield '{"version": 2,\n"models": ' + dumps(self.models) + ',\n"cards": {'
+            separator = "\n"
+            for key in sorted(self.cards):
+                yield f"{separator}{dumps(key)}: {dumps(self.cards[key])}"
+                separator = ",\n"
+            yield "\n}}\n"
+
+        path = Path(decks_dir) / STATE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(lines())
+            replace_with(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def written_for(self, paper: str) -> list[str]:
         """Ids of the cards deckgen generated for `paper` (indexed once: a build asks for every paper)."""

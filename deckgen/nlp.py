@@ -6,9 +6,14 @@ so only the CJK runs of a text are ever given to it; Latin runs are matched by r
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import marshal
 import math
+import os
 import re
+import tempfile
+from array import array
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,10 +24,26 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _state: dict[str, object] = {}
 
 
+def cache_dir() -> Path:
+    """deckgen's folder in the user cache directory: jieba's dictionary cache and the idf table live here,
+    never in $TMPDIR (a build leaves no temporary files behind)."""
+    from platformdirs import user_cache_dir
+
+    path = Path(user_cache_dir("deckgen"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _jieba(vocab: Vocabulary):
-    """Import jieba on first use (it costs ~0.5 s) and load the vocabulary once per vocabulary."""
+    """Import jieba on first use (it costs ~0.5 s) and load the vocabulary once per vocabulary.
+
+    Only papers that are extracted need it: an incremental build with nothing changed never loads it.
+    """
     import jieba
 
+    if "cache" not in _state:
+        jieba.dt.tmp_dir = str(cache_dir())  # jieba.cache (its parsed dictionary) goes here, not in $TMPDIR
+        _state["cache"] = True
     if _state.get("vocab") is not vocab:
         jieba.setLogLevel(logging.WARNING)
         for form in vocab.forms:
@@ -43,9 +64,23 @@ def cjk_words(text: str, vocab: Vocabulary) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _idf_table() -> tuple[dict[str, float], float]:
+    """jieba's idf table, parsed once per jieba install and cached compactly in the user cache directory:
+    the words as one string, each value as a 2-byte index into the few thousand distinct values.
+    Loading that is all C loops, ~3x faster than parsing the 6 MB text."""
     import jieba
 
     path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    stat = path.stat()
+    key = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{jieba.__version__}".encode()).hexdigest()[:16]
+    cached = cache_dir() / f"idf-{key}.marshal"
+    try:
+        with cached.open("rb") as fh:
+            words, index_bytes, distinct, median = marshal.load(fh)
+        index = array("H")
+        index.frombytes(index_bytes)
+        return dict(zip(words.split("\n"), map(distinct.__getitem__, index), strict=True)), median
+    except (OSError, EOFError, ValueError, TypeError, IndexError):
+        pass
     table: dict[str, float] = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -53,6 +88,20 @@ def _idf_table() -> tuple[dict[str, float], float]:
             if word:
                 table[word] = float(value)
     median = sorted(table.values())[len(table) // 2]
+    distinct = sorted(set(table.values()))
+    if len(distinct) < 1 << 16 and not any("\n" in w for w in table):
+        position = {v: i for i, v in enumerate(distinct)}
+        data = ("\n".join(table), array("H", [position[v] for v in table.values()]).tobytes(), distinct, median)
+        fd, tmp = tempfile.mkstemp(prefix=".idf-", dir=cached.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                marshal.dump(data, fh)
+            os.replace(tmp, cached)
+        except OSError:
+            pass  # no cache this time: parsing again next time is slower, not wrong
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return table, median
 
 
