@@ -16,7 +16,7 @@ from deckgen.config import LLMConfig
 from deckgen.deckfile import deck_files, dump_deck, read_deck, slug, write_atomic
 from deckgen.errors import DeckFileError, DeckgenError
 from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
-from deckgen.incremental import Incremental, paper_key
+from deckgen.incremental import Incremental, IngestMemo
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, combine
 from deckgen.merge import DeckChanges, State, ensure_ids, merge
@@ -119,7 +119,8 @@ def build(
     With `llm`, a chat model rewrites each paper's cards (deckgen.llm); --dry-run still asks it.
     """
     vocab = load_vocabulary(tuple(terms))
-    ingested = ingest(inputs)
+    memo = IngestMemo(decks_dir)  # incremental builds: unchanged input files are not parsed again
+    ingested = ingest(inputs, memo)
     if not ingested.papers:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in ingested.skipped) or "no input files found"
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
@@ -192,8 +193,9 @@ def build(
                 _write_deck(path, deck)
         state.forget(c.id for d in stale for c in d.cards)
         state.save(decks_dir)
-        inputs = {p.name: paper_key(p, inc.vocabulary) for p in ingested.papers}
+        inputs = {p.name: inc.key(p) for p in ingested.papers}
         inc.save(decks_dir, everything, changes, inputs, set(gone_by_paper), kept, model_updated)
+        memo.save()
     return result
 
 

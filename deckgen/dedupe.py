@@ -1,6 +1,6 @@
 """De-duplication of articles: the same article saved twice (a repost, a second scrape) becomes one.
 
-Linear and deterministic: each article gets a one-permutation MinHash sketch (64 bins) of its
+Linear and deterministic: each article gets a one-permutation MinHash sketch (128 bins) of its
 5-character shingles, hashed with CRC-32 (stable across processes, unlike Python's salted `hash()`).
 Locality-sensitive hashing over bands of the sketch finds the few articles worth comparing; only
 those are compared exactly, their shingles recomputed on the spot, so no shingle set is kept.
@@ -12,7 +12,7 @@ import re
 import zlib
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import eq
 
 from deckgen.model import Article
@@ -78,17 +78,25 @@ def _jaccard(a: str, b: str) -> float:
     return len(x & y) / len(x | y) if x or y else 1.0
 
 
-def dedupe(articles: list[Article], threshold: float = 0.8) -> tuple[list[Article], int]:
+def sketch_of(text: str) -> array:
+    """The article's MinHash sketch (128 32-bit values); what `dedupe` compares."""
+    return _sketch(_shingle_hashes(text))
+
+
+def dedupe(
+    articles: list[Article], threshold: float = 0.8, sketch: Callable[[Article], array] | None = None
+) -> tuple[list[Article], int]:
     """Drop repeated articles (Jaccard similarity of shingles >= `threshold`), keeping the longer copy.
 
     The first kept article that matches wins, as before; the sketch only picks candidates, the exact
     similarity decides. Work and memory grow with the number of articles, not its square.
+    `sketch` may return remembered sketches (deckgen.incremental); by default they are computed.
     """
     kept: list[Article] = []
     sketches: list[array] = []
     buckets: dict[bytes, list[int]] = {}
     for art in articles:
-        mine = _sketch(_shingle_hashes(art.text))
+        mine = sketch(art) if sketch else _sketch(_shingle_hashes(art.text))
         bands = list(_bands(mine))
         candidates = sorted({i for key in bands for i in buckets.get(key, ())})
         twin = None

@@ -14,23 +14,27 @@ notes changed are written again, and the .apkg still holds every deck.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
 from deckgen.deckfile import read_deck, slug, write_atomic
+from deckgen.dedupe import sketch_of
 from deckgen.errors import DeckFileError
 from deckgen.merge import STATE_FILE, DeckChanges, State
-from deckgen.model import Card, Deck, Paper
+from deckgen.model import Article, Card, Deck, Paper
 from deckgen.package import KeptDatabase
 from deckgen.resources import templates_dir
 
 CACHE_DIR = ".deckgen-cache"
 INDEX = "index.json"
+MEMO = "ingest.json"
 PACKAGE_DB = "package.anki2"
 FORMAT = 1
 _CARD_FIELDS = ("id", "type", "kind", "front", "back", "text", "extra", "source", "tags")
@@ -89,6 +93,12 @@ class Incremental:
     _hits: dict[str, str] = field(default_factory=dict)  # deck file name -> its bytes' hash, when it matched
     _reused: dict[str, tuple[Path, Deck]] = field(default_factory=dict)  # slug -> the unchanged paper's deck
     _recomputed: set[str] = field(default_factory=set)  # slugs of the papers extracted and merged again
+    _keys: dict[str, str] = field(default_factory=dict)  # paper name -> paper_key, computed once
+
+    def key(self, paper: Paper) -> str:
+        if paper.name not in self._keys:
+            self._keys[paper.name] = paper_key(paper, self.vocabulary)
+        return self._keys[paper.name]
 
     @classmethod
     def open(
@@ -135,7 +145,7 @@ class Incremental:
         if self.reuse and key in existing:
             path, _ = existing[key]
             entry = self.index.get("files", {}).get(path.name)
-            if path.name in self._hits and entry.get("input") == paper_key(paper, self.vocabulary):
+            if path.name in self._hits and entry.get("input") == self.key(paper):
                 self._reused[key] = existing.pop(key)
                 return True
         self._recomputed.add(key)
@@ -224,6 +234,94 @@ class Incremental:
         with open(self.folder / ".gitignore", "w", encoding="utf-8") as fh:
             fh.write("*\n")
         write_atomic(self.folder / INDEX, json.dumps(index, ensure_ascii=False))
+
+
+class IngestMemo:
+    """What ingest learned about each input file, kept between builds (decks/.deckgen-cache/ingest.json):
+    the articles a file's text gives, their paper names and their de-duplication sketches. Keyed by the
+    file's name and text; the whole memo is dropped when deckgen's files change."""
+
+    def __init__(self, decks_dir: Path):
+        self.path = Path(decks_dir) / CACHE_DIR / MEMO
+        self.known: dict[str, list] = {}
+        self.used: dict[str, list] = {}
+        self._names: dict[int, str] = {}
+        self._sketches: dict[int, array] = {}
+        self._entries: dict[int, tuple[Article, list]] = {}  # keeps the articles alive, so id() stays unique
+        try:
+            doc = json.loads(self.path.read_text(encoding="utf-8"))
+            if doc.get("code") == code_version():
+                self.known = doc["files"]
+        except (OSError, ValueError, AttributeError, KeyError, TypeError):
+            pass
+
+    def parse(self, text: str, source: str) -> list[Article]:
+        from deckgen.ingest import parse_text
+
+        key = _sha1(f"{source}\0{text}".encode())
+        entry = self.known.get(key)
+        if entry is not None:
+            try:
+                articles = [_article_from_json(raw) for raw, _, _ in entry]
+            except (TypeError, ValueError):
+                entry = None
+            else:
+                for art, (_, name, sketch) in zip(articles, entry, strict=True):
+                    if name is not None:  # None: a duplicate, never named
+                        self._names[id(art)] = name
+                    self._sketches[id(art)] = _array(sketch)
+        if entry is None:
+            articles = parse_text(text, source)
+            entry = [[_article_to_json(a), None, None] for a in articles]
+        self.used[key] = entry
+        for art, row in zip(articles, entry, strict=True):
+            self._entries[id(art)] = (art, row)
+        return articles
+
+    def identify(self, article: Article) -> str:
+        from deckgen.ingest import identify_paper
+
+        name = self._names.get(id(article))
+        if name is None:
+            name = identify_paper(article)
+            self._record(article, 1, name)
+        return name
+
+    def sketch(self, article: Article) -> array:
+        sketch = self._sketches.get(id(article))
+        if sketch is None:
+            sketch = sketch_of(article.text)
+            self._record(article, 2, base64.b64encode(sketch.tobytes()).decode())
+        return sketch
+
+    def _record(self, article: Article, column: int, value: str) -> None:
+        found = self._entries.get(id(article))
+        if found is not None and found[0] is article:
+            found[1][column] = value
+
+    def save(self) -> None:
+        """Keep what this build used (files no longer given are forgotten); call inside the decks lock."""
+        complete = {k: rows for k, rows in self.used.items() if all(r[2] for r in rows)}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.path, json.dumps({"code": code_version(), "files": complete}, ensure_ascii=False))
+
+
+def _array(encoded: str) -> array:
+    out = array("I")
+    out.frombytes(base64.b64decode(encoded))
+    return out
+
+
+def _article_to_json(article: Article) -> dict:
+    out = {}
+    for f in fields(Article):
+        value = getattr(article, f.name)
+        out[f.name] = {"set": sorted(value)} if isinstance(value, set) else value
+    return out
+
+
+def _article_from_json(raw: dict) -> Article:
+    return Article(**{k: set(v["set"]) if isinstance(v, dict) else v for k, v in raw.items()})
 
 
 def _state_hash(decks_dir: Path) -> str | None:

@@ -191,3 +191,18 @@ def test_cache_is_safe_to_delete(base, extractions):
     run_build(base)
     assert len(extractions) == len(list((base / "decks").glob("*.yaml"))) == 4
     assert (base / "decks" / CACHE_DIR / ".gitignore").read_text(encoding="utf-8") == "*\n"
+
+
+def test_ingest_memo_gives_what_ingest_gives(tmp_path, examples_dir):
+    from deckgen.incremental import IngestMemo
+    from deckgen.ingest import ingest
+
+    plain = ingest([str(examples_dir)])
+    first = IngestMemo(tmp_path)
+    assert ingest([str(examples_dir)], first) == plain
+    first.save()
+    remembered = IngestMemo(tmp_path)
+    assert remembered.known  # every file's articles, names and sketches were kept
+    again = ingest([str(examples_dir)], remembered)
+    assert again == plain
+    assert not remembered._entries or all(id(a) in remembered._names for p in again.papers for a in p.articles)
