@@ -15,16 +15,18 @@ notes changed are written again, and the .apkg still holds every deck.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
-import shutil
+import tempfile
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
-from deckgen.deckfile import read_deck, slug, write_atomic
+from deckgen.deckfile import read_deck, slug
 from deckgen.dedupe import sketch_of
 from deckgen.errors import DeckFileError
 from deckgen.merge import STATE_FILE, DeckChanges, State
@@ -224,16 +226,15 @@ class Incremental:
                 packaged="stale" if deck.paper in stale else "clean",
             )
             files[path.name] = entry
-        index = {
+        header = {
             "code": code_version(),
             "state": _state_hash(decks_dir),
             "package": {"root": self.root_deck, "models": model_updated, "generation": package.generation + 1},
-            "files": files,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / ".gitignore", "w", encoding="utf-8") as fh:
             fh.write("*\n")
-        write_atomic(self.folder / INDEX, json.dumps(index, ensure_ascii=False))
+        write_json(self.folder / INDEX, header, "files", files)
 
 
 class IngestMemo:
@@ -302,8 +303,31 @@ class IngestMemo:
     def save(self) -> None:
         """Keep what this build used (files no longer given are forgotten); call inside the decks lock."""
         complete = {k: rows for k, rows in self.used.items() if all(r[2] for r in rows)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.path, json.dumps({"code": code_version(), "files": complete}, ensure_ascii=False))
+        write_json(self.path, {"code": code_version()}, "files", complete)
+
+
+def write_json(path: Path, header: dict, name: str, entries: dict) -> None:
+    """`header` plus `name`: `entries` as one JSON object, one entry a line, each through json's C encoder:
+    never the whole file as one string. Atomic, like every file deckgen writes."""
+    dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+    def lines() -> Iterator[str]:
+        yield dumps(header)[:-1] + (", " if header else "") + dumps(name) + ": {"
+        separator = "\n"
+        for key, value in entries.items():
+            yield f"{separator}{dumps(key)}: {dumps(value)}"
+            separator = ",\n"
+        yield "\n}}\n"
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(lines())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _array(encoded: str) -> array:
@@ -329,9 +353,3 @@ def _state_hash(decks_dir: Path) -> str | None:
         return _sha1((Path(decks_dir) / STATE_FILE).read_bytes())
     except OSError:
         return None
-
-
-def clear(decks_dir: Path) -> None:
-    """Forget everything (the next build is a full one)."""
-    shutil.rmtree(Path(decks_dir) / CACHE_DIR, ignore_errors=True)
-    os.makedirs(decks_dir, exist_ok=True)

@@ -19,5 +19,5 @@ def test_build_leaves_tmpdir_clean(tmp_path, examples_dir):
         )
         assert sorted(os.listdir(tmpdir)) == []
     assert (cache / "deckgen" / "jieba.cache").is_file()
-    assert any(p.name.startswith("idf-") for p in (cache / "deckgen").iterdir())
+    assert any(p.name.startswith("idf") for p in (cache / "deckgen").iterdir())
     assert (tmp_path / "x.apkg").stat().st_size > 0
