@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -208,24 +208,26 @@ class Incremental:
         """
         kept_edited = {c.paper: [card.id for card in c.kept_edited] for c in changes}
         previous = self.index.get("files", {})
-        files = {}
-        for path, deck in everything:
-            if self.on_disk(path, deck):
-                digest = self._hits[path.name]
-                entry = dict(previous[path.name])
-            else:
-                try:
-                    digest = _sha1(path.read_bytes())
-                except OSError:
-                    continue
-                entry = {"deck": _deck_to_json(deck)}
-            entry.update(
-                hash=digest,
-                input=inputs.get(deck.paper),
-                kept_edited=kept_edited.get(deck.paper, []),
-                packaged="stale" if deck.paper in stale else "clean",
-            )
-            files[path.name] = entry
+
+        def files() -> Iterator[tuple[str, dict]]:  # one deck at a time: never a second copy of every card
+            for path, deck in everything:
+                if self.on_disk(path, deck):
+                    digest = self._hits[path.name]
+                    entry = dict(previous[path.name])
+                else:
+                    try:
+                        digest = _sha1(path.read_bytes())
+                    except OSError:
+                        continue
+                    entry = {"deck": _deck_to_json(deck)}
+                entry.update(
+                    hash=digest,
+                    input=inputs.get(deck.paper),
+                    kept_edited=kept_edited.get(deck.paper, []),
+                    packaged="stale" if deck.paper in stale else "clean",
+                )
+                yield path.name, entry
+
         header = {
             "code": code_version(),
             "state": _state_hash(decks_dir),
@@ -234,7 +236,7 @@ class Incremental:
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / ".gitignore", "w", encoding="utf-8") as fh:
             fh.write("*\n")
-        write_json(self.folder / INDEX, header, "files", files)
+        write_json(self.folder / INDEX, header, "files", files())
 
 
 class IngestMemo:
@@ -303,10 +305,10 @@ class IngestMemo:
     def save(self) -> None:
         """Keep what this build used (files no longer given are forgotten); call inside the decks lock."""
         complete = {k: rows for k, rows in self.used.items() if all(r[2] for r in rows)}
-        write_json(self.path, {"code": code_version()}, "files", complete)
+        write_json(self.path, {"code": code_version()}, "files", complete.items())
 
 
-def write_json(path: Path, header: dict, name: str, entries: dict) -> None:
+def write_json(path: Path, header: dict, name: str, entries: Iterable[tuple[str, object]]) -> None:
     """`header` plus `name`: `entries` as one JSON object, one entry a line, each through json's C encoder:
     never the whole file as one string. Atomic, like every file deckgen writes."""
     dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -314,7 +316,7 @@ def write_json(path: Path, header: dict, name: str, entries: dict) -> None:
     def lines() -> Iterator[str]:
         yield dumps(header)[:-1] + (", " if header else "") + dumps(name) + ": {"
         separator = "\n"
-        for key, value in entries.items():
+        for key, value in entries:
             yield f"{separator}{dumps(key)}: {dumps(value)}"
             separator = ",\n"
         yield "\n}}\n"

@@ -25,3 +25,17 @@ def test_idf_matches_jiebas_table(tmp_path, monkeypatch):
         assert nlp.idf("不在表里的一个词语") == max(median, 10.0)
         assert list((tmp_path / "deckgen").glob("idf*.marshal"))
     nlp._idf_table.cache_clear()
+
+
+def test_word_classes_match_jiebas_dictionary(tmp_path, monkeypatch):
+    """What posseg tags with, from the compact table: the classes jieba's dictionary gives."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    source = Path(jieba.__file__).parent / "dict.txt"
+    expected = nlp._parse_word_classes(source)
+    sample = random.Random(5).sample(sorted(expected), 3000)
+    for attempt in ("parsed", "from the cache"):
+        table = nlp._cached_table("word-classes", source, nlp._parse_word_classes)
+        assert [table.get(w, "x") for w in sample] == [expected[w] for w in sample], attempt
+        assert table.get("不在词典里的词语", "x") == "x"
+    flags = [p.flag for p in nlp._posseg().lcut("研究人员提出了一种新的注意力机制")]
+    assert "n" in flags and "v" in flags
