@@ -126,11 +126,15 @@ def build(
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
     with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout):
         # incremental builds (deckgen.incremental): unchanged papers come from the cache, not re-extracted
-        inc = Incremental.open(decks_dir, tuple(terms), root_deck, llm is None and not dry_run, f"max_cards={max_cards}")
+        inc = Incremental.open(
+            decks_dir, tuple(terms), root_deck, llm is None and not dry_run, f"max_cards={max_cards}", not dry_run
+        )
         existing = existing_decks(decks_dir, inc.read_deck)
         state = State.load(decks_dir)
         papers = [p for p in ingested.papers if not inc.unchanged(p, existing)]
-        fresh = [extract(paper, vocab, max_cards) for paper in progress(papers, "Extracting cards")]
+        fresh = [
+            inc.extract(paper, lambda p: extract(p, vocab, max_cards)) for paper in progress(papers, "Extracting cards")
+        ]
         report = None
         if llm is not None:
             refiner = Refiner(llm)
@@ -176,6 +180,7 @@ def build(
             refine=report,
         )
         if dry_run:
+            inc.close()
             return result
         now = int(time.time())
         reused_ids = {id(deck) for _, deck, _ in reused}

@@ -19,9 +19,10 @@ import functools
 import hashlib
 import json
 import os
+import sqlite3
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,7 @@ from deckgen.resources import templates_dir
 
 CACHE_DIR = ".deckgen-cache"
 INDEX = "index.json"
+EXTRACTED = "extracted.sqlite"
 MEMO = "ingest.json"
 PACKAGE_DB = "package.anki2"
 FORMAT = 1
@@ -64,6 +66,18 @@ def paper_key(paper: Paper, vocabulary: str) -> str:
         [a.source, a.title, a.paper_title, a.links, sorted(a.headings), a.paragraphs] for a in paper.articles
     ]
     return _sha1(json.dumps([paper.name, vocabulary, articles], ensure_ascii=False).encode())
+
+
+def _fresh_to_json(deck: Deck) -> dict:
+    """A fresh extraction, every field (Deck.budget too), for merging again later."""
+    out = {f.name: getattr(deck, f.name) for f in fields(Deck) if f.name != "cards"}
+    out["cards"] = [{f.name: getattr(c, f.name) for f in fields(Card)} for c in deck.cards]
+    return out
+
+
+def _fresh_from_json(raw: dict) -> Deck:
+    cards = [Card(**c) for c in raw.pop("cards")]
+    return Deck(cards=cards, **raw)
 
 
 def _deck_to_json(deck: Deck) -> list:
@@ -96,6 +110,9 @@ class Incremental:
     _reused: dict[str, tuple[Path, Deck]] = field(default_factory=dict)  # slug -> the unchanged paper's deck
     _recomputed: set[str] = field(default_factory=set)  # slugs of the papers extracted and merged again
     _keys: dict[str, str] = field(default_factory=dict)  # paper name -> paper_key, computed once
+    record: bool = True  # False for --dry-run: nothing is written, not even the cache
+    _db: sqlite3.Connection | None = None  # extraction results by paper (EXTRACTED), opened when needed
+    _extracted_keys: set[str] = field(default_factory=set)
 
     def key(self, paper: Paper) -> str:
         if paper.name not in self._keys:
@@ -104,7 +121,13 @@ class Incremental:
 
     @classmethod
     def open(
-        cls, decks_dir: Path, terms: tuple[str, ...], root_deck: str, reuse: bool = True, options: str = ""
+        cls,
+        decks_dir: Path,
+        terms: tuple[str, ...],
+        root_deck: str,
+        reuse: bool = True,
+        options: str = "",
+        record: bool = True,
     ) -> Incremental:
         """`options`: every other setting extraction depends on (e.g. --max-cards), as text."""
         vocabulary = hashlib.sha1(options.encode() + b"\0")
@@ -113,7 +136,7 @@ class Incremental:
                 vocabulary.update(Path(name).read_bytes() + b"\0")
             except OSError:
                 vocabulary.update(b"missing\0")
-        inc = cls(Path(decks_dir) / CACHE_DIR, reuse, vocabulary.hexdigest(), root_deck)
+        inc = cls(Path(decks_dir) / CACHE_DIR, reuse, vocabulary.hexdigest(), root_deck, record=record)
         try:
             index = json.loads((inc.folder / INDEX).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -152,6 +175,34 @@ class Incremental:
                 return True
         self._recomputed.add(key)
         return False
+
+    def extract(self, paper: Paper, run: Callable[[Paper], Deck]) -> Deck:
+        """`run(paper)` (the extraction), or what it gave last time for the same paper, vocabulary and code:
+        a paper whose deck file alone was edited is merged again without extracting (or loading jieba)."""
+        if not self.record:
+            return run(paper)
+        key = _sha1(f"{code_version()}|{self.key(paper)}".encode())
+        db = self._extracted()
+        row = db.execute("SELECT deck FROM extracted WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            try:
+                deck = _fresh_from_json(json.loads(row[0]))
+            except (TypeError, ValueError, KeyError):
+                deck = None
+            if deck is not None:
+                self._extracted_keys.add(key)
+                return deck
+        deck = run(paper)
+        db.execute("INSERT OR REPLACE INTO extracted VALUES (?, ?)", (key, json.dumps(_fresh_to_json(deck), ensure_ascii=False)))
+        self._extracted_keys.add(key)
+        return deck
+
+    def _extracted(self) -> sqlite3.Connection:
+        if self._db is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.folder / EXTRACTED)
+            self._db.execute("CREATE TABLE IF NOT EXISTS extracted (key TEXT PRIMARY KEY, deck TEXT)")
+        return self._db
 
     def on_disk(self, path: Path, deck: Deck) -> bool:
         """True when the deck file already holds `deck`: read from the cache and neither merged nor given ids."""
@@ -237,6 +288,19 @@ class Incremental:
         with open(self.folder / ".gitignore", "w", encoding="utf-8") as fh:
             fh.write("*\n")
         write_json(self.folder / INDEX, header, "files", files())
+        self.close(keep_only_used=True)
+
+    def close(self, keep_only_used: bool = False) -> None:
+        """Commit the extraction results (forgetting papers not seen this run, after a real build) and close."""
+        if self._db is None:
+            return
+        if keep_only_used:
+            self._db.execute("CREATE TEMP TABLE used (key TEXT PRIMARY KEY)")
+            self._db.executemany("INSERT INTO used VALUES (?)", ((k,) for k in self._extracted_keys))
+            self._db.execute("DELETE FROM extracted WHERE key NOT IN (SELECT key FROM used)")
+        self._db.commit()
+        self._db.close()
+        self._db = None
 
 
 class IngestMemo:

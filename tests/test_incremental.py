@@ -14,8 +14,9 @@ import yaml
 from conftest import AnkiCollection
 
 import deckgen.build
+import deckgen.incremental
 from deckgen.build import build
-from deckgen.incremental import CACHE_DIR, INDEX
+from deckgen.incremental import CACHE_DIR
 
 TERMS_V1 = "低秩适应\tLoRA\n"
 TERMS_V2 = "低秩适应\tLoRA\n内在秩\tintrinsic rank\n"
@@ -171,17 +172,18 @@ def test_unchanged_papers_are_not_extracted_or_rewritten(base, extractions, cloc
     run_build(base)
     assert extractions == ["LoRA"]
     assert {p.name for p in decks.glob("*.yaml") if p.stat().st_mtime_ns != mtimes[p.name]} == {"LoRA.yaml"}
+    edit_deck_file(base)  # merged again with what extraction gave last time: no extraction, no jieba
+    run_build(base)
+    assert extractions == ["LoRA"]
+    assert "LoRA 训练哪些矩阵?" in (decks / "LoRA.yaml").read_text(encoding="utf-8")
 
 
-def test_root_deck_reuses_decks_and_a_code_change_invalidates(base, extractions, clock):
+def test_root_deck_reuses_decks_and_a_code_change_invalidates(base, extractions, clock, monkeypatch):
     run_build(base, root="Papers")
     assert extractions == []  # the deck files do not depend on the root deck ...
     (base / "x").mkdir()
     assert all(d.startswith("Papers") for d in package_contents(base / "out.apkg", base / "x")["decks"] if d != "Default")
-    index = base / "decks" / CACHE_DIR / INDEX
-    doc = json.loads(index.read_text(encoding="utf-8"))
-    doc["code"] = "an older deckgen"
-    index.write_text(json.dumps(doc), encoding="utf-8")
+    monkeypatch.setattr(deckgen.incremental, "code_version", lambda: "another deckgen version")
     run_build(base, root="Papers")
     assert len(extractions) == len(list((base / "decks").glob("*.yaml")))  # ... but a new deckgen re-extracts every paper
 
