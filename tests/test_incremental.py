@@ -191,7 +191,7 @@ def test_root_deck_reuses_decks_and_a_code_change_invalidates(base, extractions,
 def test_cache_is_safe_to_delete(base, extractions):
     shutil.rmtree(base / "decks" / CACHE_DIR)
     run_build(base)
-    assert len(extractions) == len(list((base / "decks").glob("*.yaml"))) == 4
+    assert len(extractions) == len(list((base / "decks").glob("*.yaml"))) >= 4
     assert (base / "decks" / CACHE_DIR / ".gitignore").read_text(encoding="utf-8") == "*\n"
 
 
