@@ -208,3 +208,33 @@ def test_ingest_memo_gives_what_ingest_gives(tmp_path, examples_dir):
     again = ingest([str(examples_dir)], remembered)
     assert again == plain
     assert not remembered._entries or all(id(a) in remembered._names for p in again.papers for a in p.articles)
+
+
+def test_an_llm_run_is_never_answered_from_the_cache(tmp_path):
+    from click.testing import CliRunner
+    from fake_llm import FakeLLM
+    from test_llm import deck_cards, llm_build, write_articles
+
+    from deckgen.cli import cli
+
+    server = FakeLLM().start()
+    try:
+        articles = write_articles(tmp_path / "articles", 2)
+        plain = ["build", str(articles), "-o", str(tmp_path / "out.apkg"), "--decks-dir", str(tmp_path / "decks")]
+        for _ in range(2):
+            assert CliRunner().invoke(cli, plain, catch_exceptions=False).exit_code == 0
+        assert not any(c["kind"] == "llm" for c in deck_cards(tmp_path))
+        llm_build(tmp_path, server.url, articles=articles)
+        assert any(c["kind"] == "llm" for c in deck_cards(tmp_path))  # the model was asked, the paper merged again
+        assert any(c["kind"] == "llm" for c in deck_cards(tmp_path, "TabFormer"))
+    finally:
+        server.stop()
+    # and the next plain build, incremental or full, gives the same deck files
+    full = tmp_path / "full"
+    shutil.copytree(tmp_path / "decks", full)
+    shutil.rmtree(full / CACHE_DIR)
+    for decks in (tmp_path / "decks", full):
+        args = ["build", str(articles), "-o", str(decks.parent / f"{decks.name}.apkg"), "--decks-dir", str(decks)]
+        assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    same = {p.name: p.read_bytes() for p in (tmp_path / "decks").glob("*.yaml")}
+    assert same and same == {p.name: p.read_bytes() for p in full.glob("*.yaml")}
