@@ -13,6 +13,14 @@ class DeckFileError(DeckgenError):
     """A deck file that fails to parse or breaks the schema."""
 
 
+class StateError(DeckgenError):
+    """decks/.deckgen-state.json that cannot be used; the message says how to rebuild it."""
+
+
+class WriteError(DeckgenError):
+    """A deck file, state or package that could not be written (read-only folder, disk full, edited meanwhile)."""
+
+
 class TemplateError(DeckgenError):
     """A missing or broken file in templates/."""
 

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
-from deckgen.deckfile import read_deck, slug
+from deckgen.deckfile import load_deck_file
 from deckgen.dedupe import sketch_of
-from deckgen.errors import DeckFileError
 from deckgen.merge import STATE_FILE, DeckChanges, State
 from deckgen.model import Article, Card, Deck, Paper
 from deckgen.package import KeptDatabase
@@ -107,8 +106,8 @@ class Incremental:
     root_deck: str
     index: dict = field(default_factory=dict)
     _hits: dict[str, str] = field(default_factory=dict)  # deck file name -> its bytes' hash, when it matched
-    _reused: dict[str, tuple[Path, Deck]] = field(default_factory=dict)  # slug -> the unchanged paper's deck
-    _recomputed: set[str] = field(default_factory=set)  # slugs of the papers extracted and merged again
+    _reused: dict[str, tuple[Path, Deck]] = field(default_factory=dict)  # paper -> the unchanged paper's deck
+    _loaded: dict[str, Deck] = field(default_factory=dict)  # deck file name -> the deck taken from the cache
     _keys: dict[str, str] = field(default_factory=dict)  # paper name -> paper_key, computed once
     record: bool = True  # False for --dry-run: nothing is written, not even the cache
     _db: sqlite3.Connection | None = None  # extraction results by paper (EXTRACTED), opened when needed
@@ -151,29 +150,29 @@ class Incremental:
 
     # ---------------------------------------------------------------- reading
 
-    def read_deck(self, path: Path) -> Deck:
-        """A deck file, from the cache when its bytes are those deckgen last wrote (or read)."""
+    def load_deck(self, path: Path) -> tuple[Deck, str]:
+        """A deck file and its digest, from the cache when its bytes are those deckgen last wrote (or read)."""
         entry = self.index.get("files", {}).get(path.name)
-        if entry is not None:
+        if entry is not None and path.is_file():
             try:
                 digest = _sha1(path.read_bytes())
-            except OSError as exc:
-                raise DeckFileError(f"{path}: cannot read ({exc.strerror})") from exc
+            except OSError:
+                digest = None
             if digest == entry["hash"]:
                 self._hits[path.name] = digest
-                return _deck_from_json(entry["deck"])
-        return read_deck(path)
+                deck = _deck_from_json(entry["deck"])
+                self._loaded[path.name] = deck
+                return deck, digest
+        return load_deck_file(path)
 
     def unchanged(self, paper: Paper, existing: dict[str, tuple[Path, Deck]]) -> bool:
         """True (and the deck put aside for `reused`) when nothing the paper's deck depends on changed."""
-        key = slug(paper.name)
-        if self.reuse and key in existing:
-            path, _ = existing[key]
+        if self.reuse and paper.name in existing:
+            path, deck = existing[paper.name]
             entry = self.index.get("files", {}).get(path.name)
-            if path.name in self._hits and entry.get("input") == self.key(paper):
-                self._reused[key] = existing.pop(key)
+            if self._loaded.get(path.name) is deck and entry.get("input") == self.key(paper):
+                self._reused[paper.name] = existing.pop(paper.name)
                 return True
-        self._recomputed.add(key)
         return False
 
     def extract(self, paper: Paper, run: Callable[[Paper], Deck]) -> Deck:
@@ -205,18 +204,20 @@ class Incremental:
         return self._db
 
     def on_disk(self, path: Path, deck: Deck) -> bool:
-        """True when the deck file already holds `deck`: read from the cache and neither merged nor given ids."""
-        return path.name in self._hits and slug(deck.paper) not in self._recomputed
+        """True when the deck file already holds `deck`: the very deck read from the cache, not merged again
+        (a merge gives a new Deck) and complete (a file deckgen wrote has every id, so ensure_ids left it be)."""
+        return self._loaded.get(path.name) is deck and all(c.id for c in deck.cards)
 
     def reused(self, state: State) -> list[tuple[Path, Deck, DeckChanges]]:
         """The unchanged papers' decks as the last build left them, their cards' times from the state."""
+        if self._db is not None:
+            self._db.commit()  # extraction is over: hold no lock on the cache while the rest may fail
         out = []
         for path, deck in self._reused.values():
             for card in deck.cards:
                 card.updated = state.cards.get(card.id, {}).get("updated")
-            entry = self.index["files"][path.name]
-            kept = set(entry.get("kept_edited", ()))
-            out.append((path, deck, DeckChanges(deck.paper, kept_edited=[c for c in deck.cards if c.id in kept])))
+            # like a full build: edits already in the last package are not news again
+            out.append((path, deck, DeckChanges(deck.paper)))
         return out
 
     @staticmethod
@@ -224,8 +225,8 @@ class Incremental:
         papers: list[Paper], built: list[tuple[Path, Deck]], changes: list[DeckChanges]
     ) -> tuple[list[tuple[Path, Deck]], list[DeckChanges]]:
         """Reused and rebuilt decks back in the order of the papers, as a full build lists them."""
-        rank = {slug(p.name): i for i, p in enumerate(papers)}
-        pairs = sorted(zip(built, changes, strict=True), key=lambda pair: rank.get(slug(pair[0][1].paper), len(rank)))
+        rank = {p.name: i for i, p in enumerate(papers)}
+        pairs = sorted(zip(built, changes, strict=True), key=lambda pair: rank.get(pair[0][1].paper, len(rank)))
         return [b for b, _ in pairs], [c for _, c in pairs]
 
     def kept_package(self, model_updated: dict[str, int]) -> KeptDatabase:

@@ -12,18 +12,28 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deckgen.deckfile import replace_with
-from deckgen.extract import anchor_text, card_id
+from deckgen.deckfile import deck_files, read_deck, replace_with
+from deckgen.errors import DeckFileError, StateError
+from deckgen.extract import RULES_VERSION, anchor_text, card_id
+from deckgen.llm.grounding import same_fact
 from deckgen.model import LLM_KIND, STALE_TAG, Card, Deck
 
 STATE_FILE = ".deckgen-state.json"
+# The state a build is about to commit, written before any deck file: if the build dies half-way, the next
+# run reconciles it with the old state card by card, by what the deck files actually hold (State.recover).
+PENDING_FILE = ".deckgen-state.pending.json"
+STATE_VERSION = 2
+# Modification time of a card whose state was rebuilt from deck files: older than anything in Anki, so
+# an import never overwrites a note the user edited there; the card's next change moves it to "now".
+REBUILT_TIME = 1
 # How alike two supporting sentences must be (character bigrams, numbers masked) for a card whose
 # sentence was reworded to keep its id. Below it, the fact counts as gone and a new one as added.
 SAME_FACT = 0.6
+MODEL_DROPPED = "model_dropped"  # a state entry's mark: the model dropped this candidate (see mark_model_dropped)
 
 
 def content_hash(card: Card) -> str:
@@ -37,32 +47,84 @@ class State:
 
     cards: dict[str, dict] = field(default_factory=dict)
     models: dict[str, dict] = field(default_factory=dict)  # note type id: {hash, updated}, like cards
+
+    deleted: dict[str, list[str]] = field(default_factory=dict)  # paper: its deck file's `deleted:` list
+    rebuilt: bool = field(default=False, compare=False)  # rebuilt from deck files: nothing known as generated
     _by_paper: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, decks_dir: Path) -> State:
-        try:
-            data = json.loads((Path(decks_dir) / STATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        if not isinstance(data, dict) or data.get("version") != 2:
-            return cls()
-        return cls(data.get("cards", {}), data.get("models", {}))
+        """The state file; rebuilt from the deck files when missing; an unusable one stops the run."""
+        decks_dir = Path(decks_dir)
+        if (decks_dir / PENDING_FILE).exists():
+            return cls.recover(decks_dir)
+        state = _read_state(decks_dir / STATE_FILE)
+        if state is None:
+            return cls.rebuild(decks_dir)
+        return state
+
+    @classmethod
+    def rebuild(cls, decks_dir: Path) -> State:
+        """A state from the deck files alone (the state file was lost or never committed).
+
+        Every card keeps its content and gets an old modification time (REBUILT_TIME); none counts as
+        generated until a build finds the article still gives it word for word (`adopt`), so a card the
+        user edited is never mistaken for deckgen's. `deleted:` lists come from the files.
+        """
+        state = cls(rebuilt=True)
+        for deck in _readable_decks(decks_dir):
+            for card in deck.cards:
+                if card.id:
+                    state.cards[card.id] = {"paper": deck.paper, "hash": content_hash(card), "updated": REBUILT_TIME}
+            if deck.deleted:
+                state.deleted[deck.paper] = list(deck.deleted)
+        return state
+
+    @classmethod
+    def recover(cls, decks_dir: Path) -> State:
+        """Finish an interrupted commit: per card, the new entry if its deck file holds what was about to be
+        written, else the old one. The next commit saves it (a --dry-run writes nothing)."""
+        decks_dir = Path(decks_dir)
+        new = _read_state(decks_dir / PENDING_FILE)
+        old = _read_state(decks_dir / STATE_FILE) or (cls.rebuild(decks_dir) if new is None else cls())
+        if new is None:
+            return old
+        on_disk = {card.id: content_hash(card) for deck in _readable_decks(decks_dir) for card in deck.cards if card.id}
+        cards = {}
+        for known in set(old.cards) | set(new.cards):
+            before, after = old.cards.get(known), new.cards.get(known)
+            if known not in on_disk:
+                entry = after  # written without it (stale, or deleted by the user): the new state knows
+            elif after is not None and after.get("hash") == on_disk[known]:
+                entry = after
+            else:
+                entry = before or after  # the deck file still holds the old card
+            if entry is not None:
+                cards[known] = entry
+        return cls(cards, new.models, {**old.deleted, **new.deleted})
+
+    def save_pending(self, decks_dir: Path) -> None:
+        """Step one of a commit: what is about to be written, before any deck file is."""
+        self._write(Path(decks_dir) / PENDING_FILE)
 
     def save(self, decks_dir: Path) -> None:
+        self._write(Path(decks_dir) / STATE_FILE)
+        (Path(decks_dir) / PENDING_FILE).unlink(missing_ok=True)
+
+    def _write(self, path: Path) -> None:
         """One card a line (readable diffs when the file is committed), each line from json's C encoder,
-        streamed into the file: never one string of the whole state."""
+        streamed into the file: never one string of the whole state. Atomic."""
         dumps = functools.partial(json.dumps, ensure_ascii=False, sort_keys=True)
 
         def lines() -> Iterator[str]:
-            yield '{"version": 2,\n"models": ' + dumps(self.models) + ',\n"cards": {'
+            yield f'{{"version": {STATE_VERSION},\n"models": {dumps(self.models)},\n'
+            yield f'"deleted": {dumps(self.deleted)},\n"cards": {{'
             separator = "\n"
             for key in sorted(self.cards):
                 yield f"{separator}{dumps(key)}: {dumps(self.cards[key])}"
                 separator = ",\n"
             yield "\n}}\n"
 
-        path = Path(decks_dir) / STATE_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
@@ -72,6 +134,42 @@ class State:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def adopt(self, existing: Deck, fresh: Deck) -> None:
+        """After a rebuild: a card the article still gives word for word is deckgen's again (it follows the
+        article from now on); any other card stays as the user has it."""
+        now = {c.id: content_hash(c) for c in fresh.cards}
+        for card in existing.cards:
+            entry = self.cards.get(card.id)
+            if entry is not None and not entry.get("generated") and now.get(card.id) == content_hash(card):
+                entry.update(generated=now[card.id], kind=card.kind, type=card.type, source=card.source)
+        self._by_paper = None
+
+    def rename_paper(self, old: str, new: str) -> None:
+        """The user renamed `paper:` in a deck file: its cards are the renamed deck's."""
+        for entry in self.cards.values():
+            if entry.get("paper") == old:
+                entry["paper"] = new
+        if old in self.deleted:
+            self.deleted[new] = self.deleted.pop(old)
+        self._by_paper = None
+
+    def remember_deleted(self, deck: Deck) -> None:
+        """Kept in the state too, so deleting a whole deck file does not bring its deleted cards back."""
+        if deck.deleted:
+            self.deleted[deck.paper] = list(deck.deleted)
+        else:
+            self.deleted.pop(deck.paper, None)
+
+    def deck_file_gone(self, paper: str) -> Deck | None:
+        """A paper whose deck file was deleted but whose `deleted:` list the state remembers: an empty deck
+        carrying that list (the rest of its cards come back as new)."""
+        if paper not in self.deleted:
+            return None
+        remembered = self.deleted[paper]
+        self.forget(i for i in self.written_for(paper) if i not in remembered)
+        self._by_paper = None
+        return Deck(paper=paper, cards=[], deleted=list(remembered))
 
     def written_for(self, paper: str) -> list[str]:
         """Ids of the cards deckgen generated for `paper` (indexed once: a build asks for every paper)."""
@@ -103,6 +201,8 @@ class State:
     def stamp_models(self, fingerprints: dict[str, str], now: int) -> dict[str, int]:
         """Each note type's modification time: when its templates last changed."""
         for model_id, digest in fingerprints.items():
+            if model_id not in self.models and self.rebuilt and self.cards:  # lost with the state: as old as the notes
+                self.models[model_id] = {"hash": digest, "updated": REBUILT_TIME}
             self.models[model_id] = _restamp(self.models.get(model_id, {}), digest, now)
         return {model_id: self.models[model_id]["updated"] for model_id in fingerprints}
 
@@ -116,6 +216,72 @@ class State:
             entry = self.cards.setdefault(card.id, {"paper": deck.paper})
             entry.update(_restamp(entry, content_hash(card), now))
             card.updated = entry["updated"]
+
+
+def _readable_decks(decks_dir: Path) -> list[Deck]:
+    """Deck files that parse; a broken one is reported by the build that reads them all."""
+    decks = []
+    for path in deck_files(decks_dir):
+        try:
+            decks.append(read_deck(path))
+        except DeckFileError:
+            continue
+    return decks
+
+
+def _recovery(path: Path) -> str:
+    return (
+        f"move it away (mv {path} {path}.broken) and run again: deckgen rebuilds it from the deck files, "
+        "keeping every card and `deleted:` list"
+    )
+
+
+_ENTRY_TYPES = {"paper": str, "generated": str, "hash": str, "updated": int, "kind": str, "type": str, "source": str}
+
+
+def _read_state(path: Path) -> State | None:
+    """The state file at `path`, checked; None when there is none."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    if not path.is_file():
+        raise StateError(f"{path}: not a regular file (a folder or something else is in its place); {_recovery(path)}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read ({exc.strerror})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise StateError(f"{path}: not valid JSON, the file is damaged; {_recovery(path)}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int) or isinstance(data["version"], bool):
+        raise StateError(f"{path}: not a deckgen state file (no version); {_recovery(path)}")
+    if data["version"] > STATE_VERSION:
+        raise StateError(
+            f"{path}: written by a newer deckgen (state version {data['version']}, this one reads {STATE_VERSION}); "
+            f"upgrade deckgen, or {_recovery(path)}"
+        )
+    if data["version"] != STATE_VERSION:
+        raise StateError(f"{path}: state version {data['version']} is not one this deckgen reads; {_recovery(path)}")
+    cards, models, deleted = data.get("cards", {}), data.get("models", {}), data.get("deleted", {})
+    problem = _shape_problem(cards, models, deleted)
+    if problem:
+        raise StateError(f"{path}: {problem}; {_recovery(path)}")
+    return State(cards, models, deleted)
+
+
+def _shape_problem(cards, models, deleted) -> str | None:
+    for name, table in (("cards", cards), ("models", models), ("deleted", deleted)):
+        if not isinstance(table, dict):
+            return f"{name}: must be a mapping"
+    for known, entry in [*cards.items(), *models.items()]:
+        if not isinstance(entry, dict):
+            return f"entry {known!r}: must be a mapping"
+        for key, kind in _ENTRY_TYPES.items():
+            value = entry.get(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                return f"entry {known!r}: {key} must be {'a number' if kind is int else 'text'}"
+    for paper, ids in deleted.items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return f"deleted[{paper!r}]: must be a list of card ids"
+    return None
 
 
 def _restamp(entry: dict, digest: str, now: int) -> dict:
@@ -136,6 +302,8 @@ class DeckChanges:
     kept_edited: list[Card] = field(default_factory=list)
     removed: list[Card] = field(default_factory=list)  # fact gone from the article: delete these in Anki
     deleted_by_user: list[str] = field(default_factory=list)  # newly noticed; remembered in the deck file
+    removed_why: dict[str, str] = field(default_factory=dict)  # id of a removed card: why it left
+    llm_landed: int = 0  # model cards of this run now in the deck file (new, updated or unchanged)
 
 
 def ensure_ids(deck: Deck) -> list[Card]:
@@ -191,29 +359,67 @@ def pair_reworded(old: list[Card], new: list[Card]) -> dict[str, Card]:
     return pairs
 
 
+def _remember(state: State, paper: str, card: Card) -> None:
+    """Record a generated card, and for a rule card the extraction rules that made it."""
+    state.remember_generated(paper, card)
+    entry = state.cards[card.id]
+    entry.pop(MODEL_DROPPED, None)
+    if card.kind != LLM_KIND:
+        entry["rules"] = RULES_VERSION
+
+
+def _older_rules(state: State, known: str) -> bool:
+    """Made by an older version of the extraction rules (no record: version 1, the first)."""
+    rules = state.cards.get(known, {}).get("rules", 1)
+    return isinstance(rules, int) and rules < RULES_VERSION
+
+
+def mark_model_dropped(state: State, paper: str, card_ids: Iterable[str]) -> None:
+    """Remember the candidates the model dropped, so a later build without --llm does not bring them back.
+
+    Call after `State.forget` of the stale cards: the mark is a small entry of its own, not a card.
+    """
+    for dropped in card_ids:
+        entry = state.cards.setdefault(dropped, {"paper": paper})
+        if not entry.get("generated"):
+            entry[MODEL_DROPPED] = True
+
+
 def merge(
-    fresh: Deck, existing: Deck | None, state: State, llm_refreshed: bool = False
+    fresh: Deck,
+    existing: Deck | None,
+    state: State,
+    present: Callable[[Card], bool] | None = None,
+    model_dropped: Collection[str] | None = None,
+    model_kept: Collection[str] = (),
 ) -> tuple[Deck, DeckChanges, list[Card]]:
-    """Fresh extraction into the user's deck file. Returns the new deck, what changed, and stale cards.
+    """Fresh cards into the user's deck file. Returns the new deck, what changed, and stale cards.
 
     - a card the user edited keeps the user's text; one they added by hand is kept as is;
     - a card the user deleted stays deleted (its id goes into the deck file's `deleted:` list);
     - an unedited card takes the article's current wording, keeping its id even if the sentence changed;
-    - an unedited card whose fact is gone leaves the file (returned as stale, to tag in Anki);
-      an edited one stays, tagged deckgen::stale;
-    - LLM cards are only re-examined when this run asked the model again (`llm_refreshed`): a build
-      without --llm, or one whose request failed, keeps them as they are.
+    - `present(card)`: is the card's source sentence still in the paper's articles? An unedited
+      generated card that this run did not propose again:
+        an LLM card stays while its source is present (a later reply that omits it changes nothing);
+        a rule card leaves if the model dropped it this run (`model_dropped`: the candidate ids it
+        dropped, None when the paper was not refined), or if older extraction rules made it, and
+        otherwise stays while its source is present.
+      A card that leaves is returned as stale (tagged in Anki, reported); an edited one stays, tagged
+      deckgen::stale when its source is gone. Without `present`, every such rule card leaves;
+    - a candidate the model dropped in an earlier run comes back only when the model keeps it
+      (`model_kept`: the ids it explicitly kept this run);
+    - new rule cards fill only the room `fresh.budget` leaves (best first); LLM cards are not limited.
     """
     changes = DeckChanges(fresh.paper, new_file=existing is None)
-    if existing is None:
-        changes.added = list(fresh.cards)
-        for card in fresh.cards:
-            state.remember_generated(fresh.paper, card)
-        return fresh, changes, []
+    dropped_now = set(model_dropped or ())
 
+    def is_present(card: Card) -> bool:
+        return present(card) if present is not None else card.kind == LLM_KIND
+
+    existing = existing or Deck(fresh.paper, [], fresh.title)
     in_file = {c.id for c in existing.cards}
     deleted = [i for i in existing.deleted if i not in in_file]  # pasting a card back undeletes it
-    for known in state.written_for(existing.paper):
+    for known in [] if changes.new_file else state.written_for(existing.paper):
         if known not in in_file and known not in deleted:
             deleted.append(known)  # deckgen wrote it and it is gone from the file: the user deleted it
             changes.deleted_by_user.append(known)
@@ -221,11 +427,7 @@ def merge(
     fresh_by_id = {c.id: c for c in fresh.cards}
     taken = in_file | set(deleted)
     unclaimed = [c for c in fresh.cards if c.id not in taken]
-
-    def refreshed(card: Card) -> bool:
-        return bool(state.generated(card.id)) and (llm_refreshed or card.kind != LLM_KIND)
-
-    ours_missing = [c for c in existing.cards if refreshed(c) and c.id not in fresh_by_id]
+    ours_missing = [c for c in existing.cards if state.generated(c.id) and c.id not in fresh_by_id]
     reworded = pair_reworded(ours_missing, unclaimed)
     claimed = {c.id for c in reworded.values()}
     # a reworded version of a card the user deleted stays deleted too
@@ -235,14 +437,14 @@ def merge(
     cards: list[Card] = []
     stale: list[Card] = []
     for card in existing.cards:
-        if not refreshed(card):
-            cards.append(card)  # the user's own card, one deckgen has no record of, or an LLM card not re-asked
+        if not state.generated(card.id):
+            cards.append(card)  # the user's own card, or one deckgen has no record of
             continue
         edited = content_hash(card) != state.generated(card.id)
         now_extracted = fresh_by_id.get(card.id) or reworded.get(card.id)
         if now_extracted is not None:
             now_extracted = replace(now_extracted, id=card.id)
-            state.remember_generated(existing.paper, now_extracted)
+            _remember(state, existing.paper, now_extracted)
             if edited:
                 if STALE_TAG in card.tags:  # the fact is back in the article
                     card = replace(card, tags=[t for t in card.tags if t != STALE_TAG])
@@ -252,22 +454,46 @@ def merge(
                 cards.append(now_extracted)
                 if content_hash(now_extracted) != content_hash(card):
                     changes.updated.append(now_extracted)
-        elif edited:
-            if STALE_TAG not in card.tags:
+            continue
+        there = is_present(card)
+        if edited:
+            if not there and STALE_TAG not in card.tags:
                 card = replace(card, tags=[*card.tags, STALE_TAG])
             cards.append(card)
             changes.kept_edited.append(card)
-        else:
+            continue
+        why = "its sentence is gone from the article" if not there else None
+        if card.kind != LLM_KIND and why is None:
+            if card.id in dropped_now:
+                why = "dropped by the model"
+            elif _older_rules(state, card.id):
+                why = "the updated extraction rules no longer make it"
+        if why:
             stale.append(replace(card, tags=[*card.tags, STALE_TAG]))
             changes.removed.append(card)
+            changes.removed_why[card.id] = why
+        else:
+            cards.append(card)
 
+    rule_cards = sum(1 for c in cards if c.kind not in (LLM_KIND, "custom"))
+    model_cards = [c for c in cards if c.kind == LLM_KIND]
     for card in fresh.cards:
         if card.id in taken or card.id in claimed:
             continue
+        if card.kind != LLM_KIND:
+            if card.id not in model_kept and state.cards.get(card.id, {}).get(MODEL_DROPPED):
+                continue  # the model dropped it in an earlier run and has not kept it since
+            if any(same_fact(card, m) for m in model_cards):
+                continue  # a model card already asks it
+            if fresh.budget is not None and rule_cards >= fresh.budget:
+                continue  # no room left: the deck has as many rule cards as the paper deserves
+            rule_cards += 1
         cards.append(card)
         changes.added.append(card)
-        state.remember_generated(existing.paper, card)
+        _remember(state, existing.paper, card)
 
+    ids = {c.id for c in cards}
+    changes.llm_landed = sum(1 for c in fresh.cards if c.kind == LLM_KIND and (c.id in ids or c.id in claimed))
     merged = Deck(
         paper=existing.paper,
         title=existing.title or fresh.title,
@@ -277,4 +503,3 @@ def merge(
         deleted=deleted,
     )
     return merged, changes, stale
-

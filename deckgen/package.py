@@ -122,13 +122,37 @@ def paper_label(card: Card, paper: str) -> str:
     return "" if key and any(key in _compact(a) for a in answers) else paper
 
 
-def note_for(card: Card, paper: str, models: dict[str, genanki.Model], modified: float | None = None) -> _Note:
+def paper_link(links: list[str]) -> str | None:
+    """The paper's first web link (http/https only: a link on a card must never run anything)."""
+    return next((link for link in links if link.startswith(("https://", "http://"))), None)
+
+
+def paper_field(paper: str, link: str | None = None) -> str:
+    """The Paper field: the name, linked to the paper when the deck file has a link (the back shows it)."""
+    if not link or not paper:
+        return to_html(paper)
+    return f'<a href="{html.escape(link, quote=True)}">{to_html(paper)}</a>'
+
+
+def deck_description(deck: Deck) -> str:
+    """What Anki shows above a deck: the paper's title and links."""
+    parts = [f"<b>{to_html(deck.title or deck.paper)}</b>"]
+    for link in deck.links:
+        if link.startswith(("https://", "http://")):
+            safe = html.escape(link, quote=True)
+            parts.append(f'<a href="{safe}">{safe}</a>')
+    return "<br>".join(parts)
+
+
+def note_for(
+    card: Card, paper: str, models: dict[str, genanki.Model], modified: float | None = None, link: str | None = None
+) -> _Note:
     main = [card.text, card.extra] if card.type == "cloze" else [card.front, card.back]
-    fields = [*main, shown_source(card), paper_label(card, paper)]
+    fields = [*main, shown_source(card)]
     tags = [t.replace(" ", "_") for t in card.tags]
     return _Note(
         model=models[card.type],
-        fields=[to_html(f) for f in fields],
+        fields=[*(to_html(f) for f in fields), paper_field(paper_label(card, paper), link)],
         guid=card.id,
         tags=tags,
         modified=modified,
@@ -237,7 +261,7 @@ def _write_collection(
         decks_col, models_col = json.loads(decks_json), json.loads(models_json)
         for deck in decks:
             name = deck_name(deck.paper, root_deck)
-            anki_deck = _Deck(deck_id(name), name)
+            anki_deck = _Deck(deck_id(name), name, description=deck_description(deck))
             decks_col[str(anki_deck.deck_id)] = anki_deck.to_json()
             for kind in {card.type for card in deck.cards}:
                 model = models[kind]
@@ -245,8 +269,9 @@ def _write_collection(
                 models_col[model_id] = model.to_json(model_updated.get(model_id, timestamp), anki_deck.deck_id)
             if anki_deck.deck_id in keep_ids:
                 continue
+            link = paper_link(deck.links)
             for card in deck.cards:
-                note_for(card, deck.paper, models, modified=card.updated).write_to_db(
+                note_for(card, deck.paper, models, modified=card.updated, link=link).write_to_db(
                     cursor, timestamp, anki_deck.deck_id, id_gen
                 )
         cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks_col), json.dumps(models_col)))

@@ -50,15 +50,30 @@ def load_vocabulary(extra: tuple[str, ...] = ()) -> Vocabulary:
     """The shipped dictionary plus user files (same TSV format)."""
     vocab = parse_terms(data_path(DEFAULT_TERMS).read_text(encoding="utf-8"), DEFAULT_TERMS)
     for name in extra:
-        try:
-            text = Path(name).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read terms file ({exc.strerror})") from exc
+        text = _read_terms_file(Path(name))
         more = parse_terms(text, name)
         vocab.forms |= more.forms
         vocab.generic |= more.generic
         vocab.pairs += more.pairs
     return vocab
+
+
+def _read_terms_file(path: Path) -> str:
+    """A user's TSV of terms: UTF-8 text, or a one-line error saying what it is instead."""
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file; --terms takes a TSV file (TERM<TAB>中文<TAB>English)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read terms file ({exc.strerror})") from exc
+    if b"\x00" in data:
+        raise InputError(f"{path}: a binary file, not a terms file; --terms takes UTF-8 text (TERM<TAB>中文<TAB>English)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the terms file as UTF-8 and run again"
+        ) from exc
 
 
 def is_generic_name(name: str, vocab: Vocabulary | None = None) -> bool:

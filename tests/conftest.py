@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -56,8 +55,11 @@ def anki(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _isolated_cwd(tmp_path, monkeypatch):
-    """Every test runs in its own folder, so default outputs (decks/, decks.apkg) never leak."""
+    """Every test runs in its own folder with its own user config dir, so nothing leaks in or out."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    os.environ.pop("DECKGEN_CONFIG", None)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    for name in ("DECKGEN_CONFIG", "DECKGEN_TRUST_PROJECT_CONFIG", "DECKGEN_OUTPUT", "DECKGEN_DECKS_DIR",
+                 "DECKGEN_ROOT_DECK", "DECKGEN_ANKI_URL"):
+        monkeypatch.delenv(name, raising=False)

@@ -237,3 +237,57 @@ def test_max_cards_caps_every_deck(examples_dir, tmp_path):
 def test_explain_names_a_missing_paper(examples_dir):
     result = run("explain", str(examples_dir), "--paper", "NoSuchPaper")
     assert result.exit_code == 1 and "no paper named 'NoSuchPaper'" in result.output
+
+
+def test_summary_names_merged_duplicates_and_gets_plurals_right(examples_dir, tmp_path, data_dir):
+    result = run("build", str(examples_dir), "-o", str(tmp_path / "o.apkg"), "--decks-dir", str(tmp_path / "d"))
+    assert re.search(r"merged 1 duplicate article: .+ \(.+\.txt\)", result.output), result.output
+    assert re.search(r"^\d+ papers · \d+ cards: \d+ new · 0 updated · 0 unchanged$", result.output, re.M)
+    assert "deckgen preview" in result.output and "deckgen push" in result.output and "File → Import" in result.output
+    one = run("build", str(data_dir / "wechat.txt"), "-o", str(tmp_path / "1.apkg"), "--decks-dir", str(tmp_path / "one"))
+    assert re.search(r"^1 paper · \d+ cards", one.output, re.M), one.output
+
+
+def test_a_busy_decks_dir_says_so_at_once(examples_dir, tmp_path):
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    decks = tmp_path / "d"
+    decks.mkdir()
+    lock = FileLock(decks / ".deckgen.lock", thread_local=False)  # released by the timer thread
+    lock.acquire()
+    started = time.monotonic()
+    threading.Timer(1.5, lock.release).start()
+    result = run("build", str(examples_dir), "-o", str(tmp_path / "o.apkg"), "--decks-dir", str(decks))
+    assert result.exit_code == 0 and time.monotonic() - started >= 1.4
+    assert result.output.startswith("waiting for another deckgen run"), result.output
+
+
+def test_the_paper_reaches_anki(tmp_path, anki):
+    decks = tmp_path / "decks"
+    decks.mkdir()
+    (decks / "SparseNet.yaml").write_text(
+        "paper: SparseNet\ntitle: 'SparseNet: Sparse Attention for Images'\n"
+        "links: [https://arxiv.org/abs/2401.00001, 'javascript:alert(1)']\n"
+        "cards:\n- type: qa\n  front: 什么是 SparseNet？\n  back: 一种稀疏注意力模型\n"
+        "- type: cloze\n  text: SparseNet 的准确率达到 {{c1::81.5%}}。\n",
+        encoding="utf-8",
+    )
+    assert run("package", "--decks-dir", str(decks), "-o", str(tmp_path / "o.apkg")).exit_code == 0
+    anki.import_package(tmp_path / "o.apkg")
+    desc = anki.col.decks.by_name("AI Papers::SparseNet")["desc"]
+    assert "SparseNet: Sparse Attention for Images" in desc and 'href="https://arxiv.org/abs/2401.00001"' in desc
+    assert "javascript" not in desc
+    for note in anki.notes():
+        card = note.cards()[0]
+        assert 'href="https://arxiv.org/abs/2401.00001"' in card.answer()
+        assert "href" not in card.question() and "SparseNet" in card.question()
+
+
+def test_a_damaged_input_is_a_warning_in_the_summary(tmp_path, data_dir):
+    cut = tmp_path / "cut.txt"
+    cut.write_bytes((data_dir / "wechat.txt").read_bytes() + "准".encode()[:2])
+    result = run("build", str(cut), "-o", str(tmp_path / "o.apkg"), "--decks-dir", str(tmp_path / "d"))
+    assert result.exit_code == 0 and re.search(r"^  warning: .*cut\.txt: .*replaced", result.output, re.M), result.output

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 import yaml
 from click.testing import CliRunner
-from fake_llm import FakeLLM
+from fake_llm import FakeLLM, candidates_of, user_message
 
 from deckgen.cli import cli
 from deckgen.config import LLMConfig, resolve
@@ -51,12 +51,13 @@ def write_articles(folder, count: int = 1):
     return folder
 
 
-def llm_build(tmp_path, server_url: str, *extra: str, articles=None):
+def llm_build(tmp_path, server_url: str, *extra: str, articles=None, code: int = 0):
     articles = articles or write_articles(tmp_path / "articles")
     args = ["build", str(articles), "-o", str(tmp_path / "out.apkg"), "--decks-dir", str(tmp_path / "decks"),
             "--llm", "--base-url", server_url, "--api-key", KEY, "--cache", str(tmp_path / "cache.sqlite"), *extra]
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
     return result.output
 
 
@@ -66,7 +67,7 @@ def deck_cards(tmp_path, name: str = "GraphNet") -> list[dict]:
 
 def test_happy_path_into_anki_and_the_key_is_nowhere(tmp_path, server, anki):
     output = llm_build(tmp_path, server.url)
-    assert "LLM: 1 requests, 0 from the cache" in output
+    assert "LLM: 1 request, 0 from the cache" in output
     assert server.auth_headers == [f"Bearer {KEY}"]
     request = server.requests[0]
     assert request["model"] == "gpt-4o-mini" and request["response_format"] == {"type": "json_object"}
@@ -115,7 +116,7 @@ def test_429_is_retried_after_retry_after(tmp_path, server):
     server.script.append(("status", 429, {"Retry-After": "1"}))
     output = llm_build(tmp_path, server.url)
     assert len(server.requests) == 2 and server.request_times[1] - server.request_times[0] >= 0.9
-    assert "1 requests" in output and any(c["kind"] == "llm" for c in deck_cards(tmp_path))
+    assert "1 request," in output and any(c["kind"] == "llm" for c in deck_cards(tmp_path))
 
 
 def test_500_is_retried(tmp_path, server):
@@ -127,8 +128,9 @@ def test_500_is_retried(tmp_path, server):
 def test_a_stalled_reply_times_out_and_the_article_keeps_its_rule_cards(tmp_path, server):
     (tmp_path / "work" / "deckgen.yaml").write_text("llm:\n  max_retries: 0\n", encoding="utf-8")
     server.script.append(("stall", 3))
-    output = llm_build(tmp_path, server.url, "--timeout", "0.5")
+    output = llm_build(tmp_path, server.url, "--timeout", "0.5", code=1)
     assert "GraphNet keeps its rule-based cards: no reply within 0.5 s" in output
+    assert "every LLM request failed" in output
     cards = deck_cards(tmp_path)
     assert cards and not any(c["kind"] == "llm" for c in cards)
 
@@ -138,7 +140,7 @@ def test_connection_refused_is_reported_and_nothing_is_lost(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
     (tmp_path / "work" / "deckgen.yaml").write_text("llm:\n  max_retries: 0\n", encoding="utf-8")
-    output = llm_build(tmp_path, f"http://127.0.0.1:{port}/v1")
+    output = llm_build(tmp_path, f"http://127.0.0.1:{port}/v1", code=1)
     assert f"cannot connect to http://127.0.0.1:{port}/v1" in output
     assert deck_cards(tmp_path)
 
@@ -160,7 +162,7 @@ def test_truncated_json_gets_one_repair_attempt(tmp_path, server):
 
 def test_twice_malformed_falls_back_with_a_warning(tmp_path, server):
     server.script.extend([("text", "抱歉,我不能"), ("text", '{"cards": [')])
-    output = llm_build(tmp_path, server.url)
+    output = llm_build(tmp_path, server.url, code=1)
     assert len(server.requests) == 2
     assert "GraphNet keeps its rule-based cards: unusable reply after one repair attempt" in output
     assert not any(c["kind"] == "llm" for c in deck_cards(tmp_path))
@@ -235,7 +237,7 @@ def test_a_build_without_llm_keeps_the_llm_cards(tmp_path, server):
     before = deck_cards(tmp_path)
     result = CliRunner().invoke(cli, ["build", str(tmp_path / "articles"), "-o", str(tmp_path / "out.apkg"),
                                       "--decks-dir", str(tmp_path / "decks")], catch_exceptions=False)
-    assert "GraphNet: unchanged" in result.output
+    assert "0 new · 0 updated" in result.output and "GraphNet:" not in result.output
     assert deck_cards(tmp_path) == before
 
 
@@ -291,10 +293,17 @@ def test_settings_precedence_option_env_file(tmp_path):
     ids=["plain", "fenced", "trailing-comma"],
 )
 def test_parse_reply_tolerates_common_mistakes(reply):
-    assert parse_reply(reply) == [{"type": "qa", "front": "Q", "back": "A", "source": "s"}]
+    assert parse_reply(reply).cards == [{"type": "qa", "front": "Q", "back": "A", "source": "s"}]
 
 
-@pytest.mark.parametrize("reply", ['{"cards": [', "no json here", '{"answer": 1}'])
+def test_parse_reply_reads_the_decisions():
+    reply = parse_reply('{"keep": ["c1", "c3"], "drop": "c2", "cards": []}')
+    assert (reply.keep, reply.drop, reply.cards) == ({"c1", "c3"}, {"c2"}, [])
+
+
+@pytest.mark.parametrize("reply", ['{"cards": [', "no json here", '{"answer": 1}', '{"cards": "none"}',
+                                   '{"cards": ' + "[" * 100000 + "]" * 100000 + "}"],
+                         ids=["cut-off", "prose", "no-cards", "cards-not-a-list", "nested-too-deep"])
 def test_parse_reply_rejects_what_it_cannot_use(reply):
     with pytest.raises(ValueError):
         parse_reply(reply)
@@ -330,7 +339,7 @@ def test_an_interrupted_run_resumes_from_the_cache(tmp_path, server):
     first = llm_build(tmp_path, server.url, "--max-requests", "2", "--jobs", "1", articles=articles)
     assert "stopped early" in first and len(server.requests) == 2
     second = llm_build(tmp_path, server.url, articles=articles)
-    assert "LLM: 1 requests, 2 from the cache" in second and len(server.requests) == 3
+    assert "LLM: 1 request, 2 from the cache" in second and len(server.requests) == 3
     assert "keeps its rule-based cards" not in second and "stopped early" not in second
 
 
@@ -342,19 +351,43 @@ def test_a_server_without_json_mode_is_asked_again_in_plain_text(tmp_path, serve
     assert any(c["kind"] == "llm" for c in deck_cards(tmp_path))
 
 
-def test_cards_already_studied_are_not_replaced_by_llm_cards(tmp_path, server, anki):
-    server.extra_cards = [BASELINE_CARD]
+def test_refining_an_existing_deck_follows_the_model(tmp_path, server, anki):
+    """The candidate the model replaced leaves through the stale path; the ones it kept keep their ids."""
     articles = write_articles(tmp_path / "articles")
     CliRunner().invoke(cli, ["build", str(articles), "-o", str(tmp_path / "out.apkg"), "--decks-dir",
                              str(tmp_path / "decks")], catch_exceptions=False)
-    rule_ids = {c["id"] for c in deck_cards(tmp_path)}
+    rule_cards = deck_cards(tmp_path)
+    assert len(rule_cards) >= 2
     anki.import_package(tmp_path / "out.apkg")
+
+    def rewrite_the_first(body):
+        server.respond = None
+        try:
+            reply = server.reply_for(body)
+        finally:
+            server.respond = rewrite_the_first
+        shown = candidates_of(user_message(body))
+        rewrite = [c for c in reply["cards"] if c.get("replaces") == [shown[0].id]]
+        assert rewrite, "the fake model rewrites the first candidate, a figure"
+        return {"keep": [c.id for c in shown[1:]], "cards": [*rewrite, BASELINE_CARD]}
+
+    server.respond = rewrite_the_first
     output = llm_build(tmp_path, server.url, articles=articles)
-    assert "removed" not in output  # no studied note is made stale
     cards = deck_cards(tmp_path)
-    assert rule_ids <= {c["id"] for c in cards}
-    assert any(c["kind"] == "llm" for c in cards)  # the model still adds what the rules did not ask
-    assert sum("{{c1::23.5%}}" in (c.get("text") or "") for c in cards) == 1
+    # c1, c2… are the candidates in the order the rules made them: the order of the first deck file
+    replaced, kept = rule_cards[:1], rule_cards[1:]
+    assert replaced[0]["id"] not in {c["id"] for c in cards}
+    assert "dropped by the model" in output and "tag:deckgen::stale" in output
+    assert {c["id"] for c in kept} <= {c["id"] for c in cards}
+    assert sum(c["kind"] == "llm" for c in cards) == 2
+    anki.import_package(tmp_path / "out.apkg")
+    stale = anki.notes("tag:deckgen::stale")
+    assert {n.guid for n in stale} == {c["id"] for c in replaced}
+
+    # a later build without --llm does not bring the dropped candidates back
+    result = CliRunner().invoke(cli, ["build", str(articles), "-o", str(tmp_path / "out.apkg"), "--decks-dir",
+                                      str(tmp_path / "decks")], catch_exceptions=False)
+    assert "GraphNet:" not in result.output and "0 new · 0 updated" in result.output and deck_cards(tmp_path) == cards
 
 
 def test_a_prompt_of_your_own(tmp_path, server):

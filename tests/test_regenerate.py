@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,9 @@ def run(*args: str) -> str:
 
 def change_report(output: str) -> list[str]:
     """The per-deck lines of a summary: what --dry-run promises and the real run reports."""
-    return [line for line in output.splitlines() if line.startswith("  ") and ": " in line and "by kind" not in line]
+    summary = re.split(r"^(?:Wrote|Would write) ", output, maxsplit=1, flags=re.M)[0]  # not the next steps
+    return [line for line in summary.splitlines()
+            if line.startswith("  ") and ": " in line and not line.startswith(("  by kind", "  merged "))]
 
 
 def load(path: Path) -> dict:
@@ -112,7 +115,7 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
     assert change_report(preview) == change_report(report)
     lora_line = next(line for line in change_report(report) if line.startswith("  LoRA:"))
-    assert "added" in lora_line and "updated" in lora_line and "removed" in lora_line
+    assert "new" in lora_line and "updated" in lora_line and "removed" in lora_line
     assert "1 deleted by you" in lora_line and "1 edited by you, kept" in lora_line
 
     after = load(lora_file)
@@ -146,7 +149,7 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
 
     # ---- round 3: nothing changed; everything stays put
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    assert all(": unchanged" in line for line in change_report(report)), report
+    assert change_report(report) == [] and "0 new · 0 updated" in report, report  # unchanged decks get no line
     assert load(lora_file) == after  # the hand-added card's id is stable
     anki.import_package(out)
     assert snapshot(anki) == second
@@ -223,7 +226,7 @@ def test_two_runs_at_once_leave_consistent_deck_files(workspace):
     ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    assert all(line.endswith("unchanged") for line in change_report(report)), report
+    assert change_report(report) == [] and "0 new · 0 updated" in report, report
     assert not list(decks.glob(".*.yaml.*"))  # no temporary files left behind
 
 

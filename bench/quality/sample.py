@@ -2,7 +2,8 @@
 
     python bench/quality/sample.py NAME [--n 120] [--seed 2026]
 
-builds ../shared/corpus/articles and ../shared/seeds with the deckgen on the path, then writes
+builds ../shared/corpus/articles and ../shared/seeds (and, with --corpora, the bundled examples)
+with the deckgen on the path, then writes
 bench/quality/NAME.md: one numbered card per entry, as a student sees it (front, back, source line),
 plus the article file it came from. A judge writes one line per card into NAME.verdicts
 ("12 KEEP", "13 FIX wrong span", "14 DROP rhetoric"); bench/quality/rates.py counts them.
@@ -21,7 +22,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[2] / "shared"
-CORPORA = {"corpus": SHARED / "corpus" / "articles", "seeds": SHARED / "seeds"}
+CORPORA = {"corpus": SHARED / "corpus" / "articles", "seeds": SHARED / "seeds", "examples": HERE.parents[1] / "examples"}
 
 
 def build(corpus: Path, out: Path) -> list[tuple[str, list[str], dict]]:
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--n", type=int, default=120)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--corpora", default=",".join(CORPORA), help="which of: " + ", ".join(CORPORA))
+    parser.add_argument("--corpora", default="corpus,seeds", help="which of: " + ", ".join(CORPORA))
     args = parser.parse_args()
     pool = []
     with tempfile.TemporaryDirectory() as tmp:

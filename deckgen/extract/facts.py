@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from deckgen.extract import figures as fig
 from deckgen.extract.forms import MAX_CLOZE, clauses, cloze_text, widen_to_formula, window
-from deckgen.extract.glossary import Term, initials_spell
+from deckgen.extract.glossary import Term, initials_spell, is_name_like
 from deckgen.extract.ids import anchor_text, card_id
 from deckgen.extract.rules import ROLE_RULES, SKIP_RULES, roles, skip_rule
 from deckgen.extract.sentences import Sentence
@@ -45,7 +45,9 @@ class Context:
     def is_paper(self, text: str) -> bool:
         """The paper under any spelling of its name: EfficientNets, AdAutoMix for AdAutoMixup."""
         a, b = name_key(text), name_key(self.paper)
-        return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) <= 2)
+        if a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) <= 2):
+            return True
+        return len(a) >= 6 and len(a) >= len(b) / 2 and _subsequence(a, b)  # AdAutoMixup in Adversarial AutoMixup
 
     def weight(self, subject: str) -> float:
         """How much a card about `subject` is about this paper: its own parts first, related work last."""
@@ -53,7 +55,7 @@ class Context:
             return 1.0
         if self.is_component(subject) or subject in self.paper:
             return 0.0
-        return -3.0  # a baseline or related work named in passing (HyperNetwork in a ControlNet article)
+        return -5.0  # a baseline or related work named in passing (HyperNetwork in a ControlNet article)
 
     components: set[str] = field(default_factory=set)  # terms the article defines, repeats or names as parts
 
@@ -67,7 +69,7 @@ class Context:
     def subject_at_start(self, text: str, sent: Sentence | None = None) -> str | None:
         """The known name a clause opens with (after 而/但/同时 …); 该技术/它 resolved to the name before it."""
         body = re.sub(r"^(?:而|但|同时|此外|另外|因此|所以|其中|具体来说|具体而言|最终|然后|接着)[，,]?\s*", "", text.strip())
-        if _THIS_PAPER.match(body):
+        if _THIS_PAPER.match(body) and _SHORT_NAME.fullmatch(self.paper):
             return self.paper
         known = next((n for n in self.names if re.match(_word(n) + r"(?!\s*(?:和|与|、|及|跟|之间|,|，))", body)), None)
         if known or sent is None or not _PRONOUN.match(body):
@@ -83,6 +85,7 @@ class Context:
         return None
 
 
+_SHORT_NAME = re.compile(r"[A-Za-z0-9][\w\-.+ ]{0,29}")  # a method's name, not a title: only it can stand for 本文
 _THIS_PAPER = re.compile(
     r"^(?:这篇(?:论文|文章|工作)?|本文|该论文|该工作|论文|作者|研究者们?|研究人员|研究团队)(?![\u3400-\u9fff]{0,2}的)"
 )
@@ -120,6 +123,8 @@ def component_names(sentences: list[Sentence], vocab: Vocabulary) -> set[str]:
     found: set[str] = set()
     for heading in {s.heading for s in sentences if s.heading}:
         name = re.sub(r"^[\d.、\s]+", "", heading).strip()
+        if is_common_word(name) or name in vocab.forms:
+            continue  # 分类, 流水线: an everyday or general word as a section title
         if 2 <= len(name) <= 16 and not _GENERIC_SECTION.match(name) and body.count(name) >= 1 and (
             re.search(r"[A-Za-z]", name) or is_noun_phrase(name, vocab)
         ):
@@ -138,6 +143,16 @@ def _word(name: str) -> str:
     left = r"(?<![A-Za-z0-9\-])" if name[:1].isascii() else ""
     right = r"(?![A-Za-z0-9]|-[A-Za-z0-9])" if name[-1:].isascii() else ""
     return left + re.escape(name) + right
+
+
+def _subsequence(short: str, long: str) -> bool:
+    chars = iter(long)
+    return all(ch in chars for ch in short)
+
+
+def _q(subject: str) -> str:
+    """A question's subject: a Latin name keeps a space before the Chinese that follows, a Chinese one does not."""
+    return f"{subject} " if subject[-1:].isascii() else subject
 
 
 def _unbalanced(text: str) -> bool:
@@ -175,7 +190,8 @@ def term_candidates(ctx: Context) -> list[Candidate]:
             continue
         if is_generic_name(term.latin, ctx.vocab) and key not in title_keys and not ctx.is_paper(term.latin):
             continue  # LLM -> 大型语言模型: every reader of AI papers knows it
-        if len(term.latin) <= 3 and term.latin.isupper() and key not in title_keys and not ctx.is_paper(term.latin):
+        short = len(term.latin) <= 3 and term.latin.isupper()
+        if short and ctx.mentions[key] < 5 and key not in title_keys and not ctx.is_paper(term.latin):
             continue  # KD, CR: a short abbreviation of a general idea or a dataset, not this paper's vocabulary
         chinese, full = term.chinese, term.full
         if full and initials_spell(term.latin, full) or (not chinese and full):
@@ -197,7 +213,7 @@ def term_candidates(ctx: Context) -> list[Candidate]:
 # ---------------------------------------------------------------- definitions and patterned questions
 
 _DEFINITION = re.compile(
-    r"^(?P<pre>.{1,30}?)(?P<verb>的核心思想是|的核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|本质上是|其实就是|"
+    r"^(?P<pre>.{1,50}?)(?P<verb>[的其]核心思想是|[的其]核心是|的基本思想是|的主要思想是|的思路是|的关键在于|的本质是|本质上是|其实就是|"
     r"实际上就是|可以看作是?|是指|指的是|"
     r"是一种|是一个|是一类|是一项)(?P<def>.{4,})$"
 )
@@ -218,8 +234,11 @@ _QUESTION_FOR = {
 
 
 def _subject(ctx: Context, pre: str, sent: Sentence | None = None) -> str | None:
+    pointer = sent is not None and re.search(r"(?:^|[，,])(?:该|这种|这个|其|它)[^，,]{0,6}$", pre)
+    if pointer and re.search(r"(?:作者|本文|论文|研究者们?)(?:提出|设计|给出)了?", pre) and _SHORT_NAME.fullmatch(ctx.paper):
+        return ctx.paper  # 作者提出了一个方法，其核心思想是…: the paper's own method
     if sent is not None and _PRONOUN.match(pre.strip()):
-        return ctx.referent(sent) or ctx.paper  # 该框架的核心思想是…: the framework named just before
+        return ctx.referent(sent)  # 该框架的核心思想是…: the framework named just before
     pre = re.sub(r"^(?:所谓的?|简单来说[，,]?|简而言之[，,]?|其中[，,]?|而|总的来说[，,]?)", "", pre).strip(" “”\"「」，,")
     if gloss := re.search(r"[（(]([^（()）]+)[)）]$", pre):
         # 低秩适应(Low-Rank Adaptation,LoRA)的核心思想是…: the subject is the short name in the gloss
@@ -239,16 +258,19 @@ def definition_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     m = _DEFINITION.match(sent.text)
     if not m:
         return []
-    subject = _subject(ctx, m.group("pre"), sent)
+    verb = m.group("verb").replace("其", "的", 1) if m.group("verb").startswith("其") else m.group("verb")
+    pre = m.group("pre") + ("其" if m.group("verb").startswith("其") else "")
+    if len(pre) > 30 and not re.search(r"[其该它]$", pre):
+        return []
+    subject = _subject(ctx, pre, sent)
     if not subject:
         return []
-    verb = m.group("verb")
     core = verb in _QUESTION_FOR
     definition = (verb[1:] if verb.startswith("是一") else "") + m.group("def")
     answer = _short_answer(re.sub(r"[，,]\s*(?:它|该方法|其)", "，", definition), 60)
     if not answer or len(re.findall(r"[\u3400-\u9fff]", re.sub(r"^一(?:种|个|类|项)", "", answer))) < 10 or _VAGUE.search(answer):
         return []  # 'ControlNet 是一种神经网络架构': too vague to be worth a review
-    question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject)
+    question = _QUESTION_FOR.get(verb, "什么是 {s}？").format(s=subject).replace(f"{subject} ", _q(subject))
     card = Card(id=card_id(ctx.paper, "definition", name_key(subject)), type="qa", kind="definition",
                 front=question, back=answer, source=sent.text)
     score = (10.0 if core else 8.0) + ctx.weight(subject)
@@ -274,13 +296,14 @@ def because_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     cause = _strip_end(last[last.find(subject) + len(subject) :] if subject in last else last)
     cause = re.sub(r"^(?:但|而|且|由于|因为|是因为)+[，,]?", "", cause).strip()
     cause = _PRONOUN.sub("", cause).strip()
+    cause = re.sub(r"^(?:这|这还是|这也)?(?:是因为|可以理解为|是由于)", "", cause).strip()
     if cause.startswith("的"):
         return []
     if not (4 <= len(cause) <= 60 and 3 <= len(effect) <= 30) or re.match(r"^[A-Za-z]", effect):
         return []
     if re.search(r"[，,]", effect) or any(n in effect for n in ctx.names if ctx.is_paper(n)):
         return []
-    question = f"为什么 {subject} {effect}？"
+    question = f"为什么 {_q(subject)}{effect}？"
     card = Card(id=card_id(ctx.paper, "why", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=cause, source=sent.text)
     return [Candidate(card, 8.0 + ctx.weight(subject), "cause and effect (因此/所以)", sent.position, name_key(cause))]
@@ -317,10 +340,16 @@ def means_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []  # an experiment is how the authors showed it, not how the method works
     goal = re.sub(r"^(实现|达到|完成)了", r"\1", goal).rstrip("了")
     goal = re.sub(r"^(?:旨在|用于|为了)", "", goal)
+    if _VAGUE.search(goal):
+        return []
     if not (2 <= len(goal) <= 30) or re.match(r"^(?:的|了|是|在|能|很|都)", goal) or re.search(r"是|都", goal):
         return []
-    question = f"{subject} 如何{goal}？"
+    if re.search(r"观察到|发现|证明|表明|看到|研究人员|研究者|我们|用户|作者|判断", goal):
+        return []
+    question = f"{_q(subject)}如何{goal}？"
     answer = m.group("verb") + m.group("means").strip()
+    if len(answer) < 8 or re.search(r"的角度|的方式|的方法$", answer):
+        return []  # 通过概率的角度: the means is too thin to be worth asking
     card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text)), type="qa", kind="claim",
                 front=question, back=answer, source=sent.text)
     return [Candidate(card, 7.5 + ctx.weight(subject), "means (通过 … 来)", sent.position, name_key(answer))]
@@ -345,7 +374,7 @@ def unlike_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     other = m.group("other").strip()
     card = Card(id=card_id(ctx.paper, "unlike", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"与{other}相比，{subject} 有何不同？", back=answer, source=sent.text)
+                front=f"与{other}相比，{_q(subject)}有何不同？", back=answer, source=sent.text)
     return [Candidate(card, 7.5 + ctx.weight(subject), "contrast with earlier work (与 … 不同)", sent.position, name_key(answer))]
 
 
@@ -378,14 +407,14 @@ def list_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     what = f"{count}{m.group('unit')}{m.group('what')}".strip()
     card = Card(id=card_id(ctx.paper, "list", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"{subject} 的{what}是什么？", back="、".join(items), source=sent.text)
+                front=f"{_q(subject)}的{what}是什么？", back="、".join(items), source=sent.text)
     return [Candidate(card, 7.0, "a list the sentence spells out: ask for the items", sent.position, name_key(card.back))]
 
 
 _PERFORMS = re.compile(
     r"^(?P<s>[^，,。]{2,24}?)在(?P<d>[^，,。]{2,24}?)(?:上|中)(?:的)?(?P<aspect>表现|效果|性能|结果)?(?P<p>[^。]{4,})"
 )
-_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|令人|非常好|很好|新颖|独有的特点|很多")
+_VAGUE = re.compile(r"更好地|更强的|展现|表现出色|优越|出色|优异|令人|非常好|很好|新颖|独有的特点|很多|不错")
 
 
 def performs_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
@@ -425,12 +454,14 @@ def purpose_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     asks = "目标" if m.group("verb") in ("旨在", "的目标是", "的目的是") else "作用"
     card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"{subject} 的{asks}是什么？", back=answer, source=sent.text)
+                front=f"{_q(subject)}的{asks}是什么？", back=answer, source=sent.text)
     return [Candidate(card, 7.0, f"what a part is for ({m.group('verb')})", sent.position, name_key(answer))]
 
 
-_NOT_A_CAUSE = re.compile(r"^(?:这|该|此|它|其|以便|尽管|虽然|然|但|而|并|且|如果|那)|您|你|我们|本文|如何|它们|并$|^.{0,2}$")
-_NOT_AN_EFFECT = re.compile(r"^(?:这|那|它|我们|请|则|那就|就|会)")
+_NOT_A_CAUSE = re.compile(
+    r"^(?:这|该|此|它|其|以便|尽管|虽然|然|但|而|并|且|如果|那)|您|你|我们|本文|如何|它们|可以|能够|使用|被|认为|并$|^.{0,2}$"
+)
+_NOT_AN_EFFECT = re.compile(r"^(?:这|那|它|我们|请|则|那就|就|会|意味着|说明|表示)")
 _LEADS_TO = re.compile(
     r"(?:^|[，,])(?:研究者们?|作者|他们)?(?:观察到|发现|表明|证明|显示)?[，,]?\s*(?P<a>[^，,。]{5,30}?)(?:会|将|可能)?"
     r"(?:导致|造成|引起|引发)(?P<b>[^，,。]{2,20})(?=[，,。；;]|$)"
@@ -447,7 +478,8 @@ def consequence_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         question = f"{cause}会导致什么？"
         rule = "a finding's effect (导致)"
     elif m := _WHEN.match(sent.text):
-        cause, effect = m.group("cond").strip(), _short_answer(m.group("out"), 40)
+        out = re.sub(r"^(?:他们|研究者们?|作者)?(?:发现|观察到)[，,]?", "", m.group("out"))
+        cause, effect = m.group("cond").strip(), _short_answer(re.split(r"[，,]\s*这", out)[0], 40)
         question = f"{cause}时会怎样？"
         rule = "a condition and its outcome (当 … 时)"
     else:
@@ -467,7 +499,7 @@ _IS_THE = re.compile(
 def is_the_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'A 是 B 的瓶颈' -> B 的瓶颈是什么？ A (the sentence names what matters most)."""
     m = _IS_THE.match(sent.text)
-    if not m or _NOT_A_CAUSE.search(m.group("a")) or _DESCRIPTOR.match(m.group("a")):
+    if not m or _NOT_A_CAUSE.search(m.group("a")) or _DESCRIPTOR.match(m.group("a")) or re.search(r"被|认为", m.group("a")):
         return []
     card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
                 front=f"{m.group('b')}的{m.group('n')}是什么？", back=m.group("a").strip(), source=sent.text)
@@ -491,7 +523,7 @@ def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         return []
     setting = next((c for c in re.split(r"[，,]", lead) if re.match(r"^在.{2,40}(?:上|中)", c)), "")
     setting = re.sub(r"(?:的实验|实验)?(?:发现|表明|显示)$", "", setting)
-    question = f"{setting + '，' if setting else ''}{subject} 与{m.group('b').strip()}相比如何？"
+    question = f"{setting + '，' if setting else ''}{_q(subject)}与{m.group('b').strip()}相比如何？"
     answer = _strip_end(m.group("out"))
     if _VAGUE.search(answer) or len(question) > 80:
         return []
@@ -519,9 +551,30 @@ def turns_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if len(answer) < 2 or _VAGUE.search(answer) or re.search(r"\d", answer):
         return []
     card = Card(id=card_id(ctx.paper, "how", anchor_text(sent.text) + "#turns"), type="qa", kind="claim",
-                front=f"{subject} 把{m.group('a').strip()}{m.group('v')}什么？", back=answer, source=sent.text)
+                front=f"{_q(subject)}把{m.group('a').strip()}{m.group('v')}什么？", back=answer, source=sent.text)
     return [Candidate(card, 7.0, f"what the method turns something into (把 A {m.group('v')} B)", sent.position,
                       name_key(answer))]
+
+
+_NAMED = re.compile(
+    r"(?:我们)?(?:称其为|称之为|把它称为|将其称为|被称为|称为|叫做|命名为)\s*[“「\"]?"
+    r"(?P<n>[A-Za-z][\w\-]*(?: [A-Za-z][\w\-]*){0,3}|[\u3400-\u9fff]{2,10})[”」\"]?"
+    r"\s*[。；;，,]?$"
+)
+
+
+def named_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
+    """'…压缩维度为 D，这里我们称其为 Patch Embedding。' -> a blank on the name the sentence gives what it described."""
+    m = _NAMED.search(sent.text)
+    if not m or ctx.is_paper(m.group("n")) or sent.text.count(m.group("n")) > 1 or m.start() < 10:
+        return []
+    start, end = m.span("n")
+    text = cloze_text(sent.text, [(start, end)], (0, len(sent.text)))
+    text = re.sub(r"[，,]\s*这里(?=我们)", "，", text)
+    card = Card(id=card_id(ctx.paper, "claim", anchor_text(sent.text)), type="cloze", kind="claim", text=text,
+                source=sent.text)
+    return [Candidate(card, 7.0 + ctx.weight(m.group("n")) / 2, "the name the article gives a step (称为 X)", sent.position,
+                      name_key(m.group("n")))]
 
 
 _PARTS = re.compile(r"^(?P<pre>[^，。]{1,20}?)(?:主要)?由(?P<parts>[^，。；]{2,40}?)(?:组成|构成)")
@@ -535,7 +588,7 @@ def parts_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     if not subject:
         return []
     card = Card(id=card_id(ctx.paper, "what", anchor_text(sent.text)), type="qa", kind="claim",
-                front=f"{subject} 由什么组成？", back=m.group("parts").strip(), source=sent.text)
+                front=f"{_q(subject)}由什么组成？", back=m.group("parts").strip(), source=sent.text)
     return [Candidate(card, 7.0, "composition (由 … 组成)", sent.position, name_key(m.group("parts")))]
 
 
@@ -572,7 +625,7 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
         card = Card(id=card_id(ctx.paper, "figure", f"{anchor_text(sent.text, mask_numbers=True)}#{index}"),
                     type="cloze", kind="figure", text=text, source=sent.text)
         own = [n for n in ctx.names if n in sent.text and (ctx.is_paper(n) or not is_generic_name(n, ctx.vocab))]
-        bonus = 1.0 if own else -3.0  # the method's own result first; a textbook figure of a baseline last
+        bonus = 1.0 if own else -4.0  # the method's own result first; a textbook figure of a baseline last
         out.append(Candidate(card, 6.0 + score / 2 + bonus, rule, sent.position, best.text))
     return out
 
@@ -629,16 +682,25 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
         for m in re.finditer(_word(name), text):
             if ctx.is_paper(name) or not allowed(m.start(), m.end(), name):
                 continue
-            if is_generic_name(name, ctx.vocab) and not after_verb(m.start()):
-                continue  # a general term (AI, Transformer) is not what this sentence teaches
+            if is_generic_name(name, ctx.vocab):
+                continue  # a general term (AI, Transformer, ViT) is not what this sentence teaches
+            if re.match(r"[._(]", text[m.end() : m.end() + 1]):
+                continue  # WeightGradStore.flush, f(x): code, not a name
+            if not ctx.is_component(name) and ctx.mentions[name_key(name)] < 3:
+                continue  # a tool or dataset named in passing (SerpAPI, RoCE): setup trivia
             if re.search(r"[A-Za-z]\s$", text[: m.start()]) or re.match(r"^\s[A-Za-z]", text[m.end() :]):
                 continue  # a word inside an English phrase, not a name on its own
             if ctx.mentions[name_key(name)] < 2 and not after_verb(m.start()):
                 continue  # named once in passing
-            if re.fullmatch(r"[A-Za-z][a-z]+|[A-Za-z]{1,2}", name) and not ctx.is_component(name):
-                continue  # Figure, Stage: an English word, not a name
+            if re.fullmatch(r"[A-Za-z][a-z]+|\w{1,2}", name) and not ctx.is_component(name):
+                continue  # Figure, Stage, B7: an English word or a fragment of a name, not a name
+            if name.isascii() and not is_name_like(name) and not ctx.is_component(name):
+                continue  # float32, dropout: a plain word
             if _METRIC_NAME.fullmatch(name):
                 continue  # top-5, AP: a metric's name is not the fact
+            if ctx.weight(name) < 0:
+                out.append((-6.0, m.start(), m.end(), name))  # a baseline's name: only if nothing better
+                continue
             weight = 9.0 + min(ctx.mentions[name_key(name)], 5) + min(0.0, ctx.weight(name))
             out.append((weight + after_verb(m.start()), m.start(), m.end(), name))
     offset = 0
@@ -670,6 +732,9 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
         return []
     if _SETUP.search(text) or re.match(r"^(?:例如|比如)", text):
         return []  # which tool or baseline the experiments used: setup trivia
+    opening = re.match(r"^(?:[^，,。]{0,12}[，,])?\s*([A-Za-z][\w\-. ]{1,30}?)(?=[\u3400-\u9fff])", text)
+    if opening and not ctx.is_paper(opening.group(1).strip()) and ctx.weight(opening.group(1).strip()) < 0:
+        return []  # a sentence about related work (HyperNetwork 是…, DETR 会…) in this paper's deck
     spans = _key_spans(ctx, sent)
     if not spans:
         return []
@@ -691,7 +756,7 @@ def claim_candidates(ctx: Context, sent: Sentence, sentence_roles: list[str]) ->
 SENTENCE_GENERATORS = (
     definition_candidates, because_candidates, means_candidates, unlike_candidates, parts_candidates, list_candidates,
     performs_candidates, purpose_candidates, consequence_candidates, is_the_candidates, versus_candidates,
-    turns_candidates,
+    turns_candidates, named_candidates,
 )
 
 

@@ -50,6 +50,9 @@ def cloze_text(sentence: str, spans: list[tuple[int, int]], keep: tuple[int, int
     return text
 
 
+_OPENS_MID_SENTENCE = re.compile(r"^\s*(?:以|并|而|从而|来|使|让|且|即|见|则|也|还|又|但|再)")
+
+
 def window(sentence: str, start: int, end: int, has_subject) -> tuple[int, int] | None:
     """The clauses holding [start, end), widened leftwards until they name their subject or setting.
 
@@ -63,6 +66,9 @@ def window(sentence: str, start: int, end: int, has_subject) -> tuple[int, int] 
     lo, hi = spans[first][0], spans[last][1]
     while not has_subject(sentence[lo:hi]) and first > 0 and hi - spans[first - 1][0] <= MAX_CLOZE:
         first -= 1
+        lo = spans[first][0]
+    while first > 0 and _OPENS_MID_SENTENCE.match(sentence[lo:]):
+        first -= 1  # '以获得 …' or '并把 …' is the second half of a sentence: take the first half along
         lo = spans[first][0]
     return (lo, hi) if has_subject(sentence[lo:hi]) else None
 
@@ -96,9 +102,10 @@ def leak(card: Card) -> str | None:
             if len(digits) >= 2 and re.search(rf"(?<![\d.]){re.escape(digits)}(?![\d])", shown):
                 return f"the digits {digits} of the answer stand elsewhere on the card"
         unit = re.fullmatch(r"[^\d]*\d+(?:[.,]\d+)*\s*([^\d\s]{1,4})", answer.strip())
-        if unit and _RATIO_WORD.search(shown) and re.search(rf"\d\s*{re.escape(unit.group(1))}", shown):
+        same_unit = unit and unit.group(1) not in ("倍", "%", "％") and re.search(rf"\d\s*{re.escape(unit.group(1))}", shown)
+        if same_unit and _RATIO_WORD.search(shown):
             return "the answer can be computed from a ratio on the card"
     return None
 
 
-_RATIO_WORD = re.compile(r"分之|倍|一半")
+_RATIO_WORD = re.compile(r"分之|一半|的\s*[\d.]+\s*倍")  # 70B … 是 280B 的四分之一: the blank follows from the rest

@@ -29,6 +29,14 @@ def _rule(code: str, name: str, why: str, pattern: str, matches: tuple[str, ...]
 
 SKIP_RULES: tuple[Rule, ...] = (
     _rule(
+        "S10", "incidental",
+        "Appendix experiments, figure captions and colour legends are details no student reviews.",
+        r"附录|色彩编码|颜色表示|图例|上半部分图|下半部分图|左图|右图|等式\s*\d|公式\s*\d|"
+        r"(?:在|见)\s*(?:Figure|Fig\.|Table|图|表)\s*\d+\s*中?(?:绘制|展示|列出|画出)",
+        ("附录 H 中的实验显示提升了 20%。", "通过色彩编码展示了不同大小的模型。"),
+        ("在 ImageNet 上提升了 2%。",),
+    ),
+    _rule(
         "S1", "rhetoric",
         "Hype and rhetoric test nothing the paper showed.",
         r"期待|总之|总而言之|综上|不得不说|可以说|毫无疑问|前所未有|令人(?:惊叹|兴奋|印象深刻)|不仅.{0,30}(?:更|还)|"
@@ -91,7 +99,7 @@ SKIP_RULES: tuple[Rule, ...] = (
     _rule(
         "S8", "example",
         "An example input (例如, 比如, 假设) illustrates; its digits and words are not facts to remember.",
-        r"^(?:举个例子|举例来说|譬如|假设|假如|以.{1,12}为例|例如|比如)",
+        r"^(?:举个例子|举例来说|譬如|假设|假如|以.{1,12}为例|例如|比如)|^第[一二三四五六七八九十\d]+个(?:问题|例子|示例|样例)",
         ("例如，输入一张 224×224 的图片。", "假设批大小为 32。"),
         ("实验表明准确率提升了 2%。", "在例如翻译的任务上提升了 2%。"),
     ),

@@ -36,6 +36,7 @@ class IngestResult:
     skipped: list[Skipped] = field(default_factory=list)
     duplicates: int = 0
     warnings: list[Skipped] = field(default_factory=list)  # inputs read, but with damage replaced
+    duplicate_names: list[str] = field(default_factory=list)  # the copies merged away, to name in the summary
 
 
 def parse_text(text: str, source: str) -> list[Article]:
@@ -74,5 +75,9 @@ def ingest(paths: Iterable[str], memo: IngestMemo | None = None) -> IngestResult
             skipped.append(Skipped(item.name, "no article found (empty, or nothing but boilerplate)"))
         articles.extend(found)
     unique, duplicates = dedupe(articles, sketch=memo.sketch if memo else None)
+    kept = {id(a) for a in unique}
+    names = [f"{a.title} ({a.source})" if a.title else a.source for a in articles if id(a) not in kept]
     papers = group_by_paper(unique, memo.identify if memo else identify_paper)
-    return IngestResult(papers=papers, skipped=skipped, duplicates=duplicates, warnings=warnings)
+    return IngestResult(
+        papers=papers, skipped=skipped, duplicates=duplicates, warnings=warnings, duplicate_names=names
+    )
