@@ -289,6 +289,8 @@ class Incremental:
         with open(self.folder / ".gitignore", "w", encoding="utf-8") as fh:
             fh.write("*\n")
         write_json(self.folder / INDEX, header, "files", files())
+        # every paper of this build keeps its extraction, also those reused without asking for it
+        self._extracted_keys.update(_sha1(f"{code_version()}|{key}".encode()) for key in inputs.values() if key)
         self.close(keep_only_used=True)
 
     def close(self, keep_only_used: bool = False) -> None:

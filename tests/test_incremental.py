@@ -175,6 +175,10 @@ def test_unchanged_papers_are_not_extracted_or_rewritten(base, extractions, cloc
     edit_deck_file(base)  # merged again with what extraction gave last time: no extraction, no jieba
     run_build(base)
     assert extractions == ["LoRA"]
+    path = decks / "DDPM.yaml"  # a paper reused in the runs before: its extraction was kept too
+    path.write_text(path.read_text(encoding="utf-8").replace("  tags:\n", "  tags:\n  - mine\n", 1), encoding="utf-8")
+    run_build(base)
+    assert extractions == ["LoRA"]
     assert "LoRA 训练哪些矩阵?" in (decks / "LoRA.yaml").read_text(encoding="utf-8")
 
 
