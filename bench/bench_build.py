@@ -1,9 +1,12 @@
-"""Benchmark: `deckgen build` over 100 and 1000 synthetic articles against raw `jieba.lcut` over the same text.
+"""Benchmark: `deckgen build` over 1,000 and 10,000 synthetic articles against raw `jieba.lcut` over the same text.
 
-Both run as separate processes in the same session (this machine is shared and noisy), three times each;
-the report quotes medians, the build/baseline ratio, articles/s, MB/s and each process's peak RSS.
+Every measurement is a separate process in the same session (the machine is shared and noisy), the kinds
+of run interleaved round by round: jieba.lcut, a full build, a rebuild with nothing changed, a rebuild
+after editing one article, a rebuild after also editing one deck file. Reported: medians of CPU time
+(user + system, from the child's rusage) with the spread between rounds, the build/jieba ratio, each
+process's peak RSS, and rebuilds as a share of the full build of the same round.
 
-    python bench/bench_build.py [--sizes 100 1000] [--repeat 3]
+    python bench/bench_build.py [--sizes 1000 10000] [--repeat 3] [--rebuild-sizes 1000]
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import argparse
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,38 +70,94 @@ def make_corpus(folder: Path, count: int, seed: int = 7) -> int:
     return size
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the child: steadier than wall time on a shared machine
+    peak: float  # MB, the child's maximum resident set size
+
+
+def timed(cmd: list[str]) -> Run:
+    """One child process: wall and CPU seconds and peak RSS from its own rusage (os.wait4)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+    return Run(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def deckgen_build(corpus: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "deckgen", "build", str(corpus), "-o", str(out / "x.apkg"), "--decks-dir", str(out / "decks")]
+
+
+def edit_article(corpus: Path, round_no: int) -> None:
+    """Append a clause to one sentence of one article (the middle file's first article)."""
+    files = sorted(corpus.glob("*.txt"))
+    path = files[len(files) // 2]
+    text = path.read_text(encoding="utf-8")
+    cut = text.index("。", 200)
+    path.write_text(text[:cut] + f",第 {round_no} 次修订" + text[cut:], encoding="utf-8")
+
+
+def edit_deck_file(decks: Path, round_no: int) -> None:
+    """A user's edit: one card's source gets a note appended (a text edit; the YAML stays as deckgen wrote it)."""
+    path = sorted(decks.glob("*.yaml"))[len(list(decks.glob("*.yaml"))) // 3]
+    text = path.read_text(encoding="utf-8")
+    cut = text.index("\n  source: ") + len("\n  source: ")
+    end = text.index("\n", cut)
+    line = text[cut:end]
+    if line.startswith(("|", ">", "'", '"')):  # a block or quoted scalar: edit the tag list instead
+        cut = text.index("\n  tags:\n") + len("\n  tags:\n")
+        path.write_text(text[:cut] + f"  - note{round_no}\n" + text[cut:], encoding="utf-8")
+    else:
+        path.write_text(text[:end] + f" note{round_no}" + text[end:], encoding="utf-8")
+
+
+def spread(values: list[float]) -> str:
+    """Median and the noise around it: (max - min) / median."""
+    med = statistics.median(values)
+    return f"{med:.2f} (±{(max(values) - min(values)) / med / 2:.0%})" if len(values) > 1 else f"{med:.2f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rebuild-sizes", type=int, nargs="*", default=[1000], help="sizes that also time rebuilds")
     args = parser.parse_args()
-    print(f"{'articles':>8} {'MB':>6} {'jieba s':>8} {'build s':>8} {'ratio':>6} {'art/s':>7} {'MB/s':>6} "
-          f"{'jieba MB':>9} {'build MB':>9}")
+    helps = [timed([sys.executable, "-m", "deckgen", "--help"]).wall for _ in range(5)]
+    print(f"deckgen --help: median {statistics.median(helps) * 1000:.0f} ms of 5 (wall)\n")
+    print("| articles | MB | jieba.lcut CPU s | full build CPU s | ratio | jieba peak MB | build peak MB "
+          "| nothing changed | one article edited | one deck file edited |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory() as tmp:
         for count in args.sizes:
             corpus = Path(tmp) / f"corpus{count}"
             size_mb = make_corpus(corpus, count) / 1e6
-            base, build = [], []
-            for run in range(args.repeat):
+            rebuilds = count in args.rebuild_sizes
+            base: list[Run] = []
+            full: list[Run] = []
+            again: dict[str, list[float]] = {"nothing": [], "article": [], "deck": []}
+            for run in range(args.repeat):  # interleaved: every kind of run once per round
                 base.append(timed([sys.executable, "-c", BASELINE, str(corpus)]))
                 out = Path(tmp) / f"out{count}_{run}"
-                build.append(timed([sys.executable, "-m", "deckgen", "build", str(corpus), "-o", str(out / "x.apkg"),
-                                    "--decks-dir", str(out / "decks")]))
-            b_t = statistics.median(t for t, _ in base)
-            d_t = statistics.median(t for t, _ in build)
-            print(f"{count:>8} {size_mb:>6.2f} {b_t:>8.2f} {d_t:>8.2f} {d_t / b_t:>6.2f} {count / d_t:>7.1f} "
-                  f"{size_mb / d_t:>6.2f} {max(m for _, m in base):>9.0f} {max(m for _, m in build):>9.0f}")
+                build = timed(deckgen_build(corpus, out))
+                full.append(build)
+                if not rebuilds:
+                    continue
+                again["nothing"].append(timed(deckgen_build(corpus, out)).cpu / build.cpu)
+                edit_article(corpus, run)
+                again["article"].append(timed(deckgen_build(corpus, out)).cpu / build.cpu)
+                edit_deck_file(out / "decks", run)
+                again["deck"].append(timed(deckgen_build(corpus, out)).cpu / build.cpu)
+                shutil.rmtree(out)
+            ratios = [f.cpu / b.cpu for f, b in zip(full, base, strict=True)]
+            cells = [spread(again[k]) + "×" if again[k] else "—" for k in ("nothing", "article", "deck")]
+            print(f"| {count} | {size_mb:.2f} | {spread([b.cpu for b in base])} | {spread([f.cpu for f in full])} "
+                  f"| {spread(ratios)} | {max(b.peak for b in base):.0f} | {max(f.peak for f in full):.0f} | "
+                  + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ from deckgen.config import LLMConfig
 from deckgen.deckfile import deck_files, digest, dump_deck, file_digest, load_deck_file, slug, write_atomic
 from deckgen.errors import DeckFileError, DeckgenError, WriteError
 from deckgen.extract import DEFAULT_MAX_CARDS, Explanation, explain, extract
+from deckgen.incremental import Incremental, IngestMemo
 from deckgen.ingest import ingest
 from deckgen.llm import Refiner, RefineReport, article_index, paper_text
 from deckgen.merge import DeckChanges, State, content_hash, ensure_ids, mark_model_dropped, merge
 from deckgen.model import DEFAULT_ROOT_DECK, Card, Deck, Skipped
-from deckgen.package import model_fingerprints, write_package
+from deckgen.package import KeptDatabase, model_fingerprints, write_package
 from deckgen.terms import load_vocabulary
 
 T = TypeVar("T")
@@ -96,7 +97,9 @@ class DeckFiles:
     digests: dict[Path, str]
 
 
-def read_deck_files(decks_dir: Path) -> DeckFiles:
+def read_deck_files(
+    decks_dir: Path, load: Callable[[Path], tuple[Deck, str]] = load_deck_file
+) -> DeckFiles:
     """Every deck file; all problems (broken files, two files of one paper or sharing an id) reported at once,
     before anything is written."""
     decks_dir = Path(decks_dir)
@@ -110,7 +113,7 @@ def read_deck_files(decks_dir: Path) -> DeckFiles:
     owner: dict[str, Path] = {}
     for path in deck_files(decks_dir):
         try:
-            deck, digests[path] = load_deck_file(path)
+            deck, digests[path] = load(path)
         except DeckFileError as exc:
             problems.append(str(exc))
             continue
@@ -240,9 +243,11 @@ def _edited_message(paths: list[Path], written: bool) -> str:
     )
 
 
-def write_output_package(decks: list[Deck], output: Path, root_deck: str, model_updated: dict[str, int]) -> None:
+def write_output_package(
+    decks: list[Deck], output: Path, root_deck: str, model_updated: dict[str, int], keep: KeptDatabase | None = None
+) -> None:
     try:
-        write_package(decks, output, root_deck, model_updated)
+        write_package(decks, output, root_deck, model_updated, keep)
     except OSError as exc:
         after = "the deck files are up to date: run `deckgen package -o FILE` when it can be written"
         raise _oserror(Path(output), exc, after) from exc
@@ -269,18 +274,25 @@ def build(
     """
     inputs = list(inputs)
     vocab = load_vocabulary(tuple(terms))
-    ingested = ingest(inputs)
+    memo = IngestMemo(decks_dir)  # incremental builds: unchanged input files are not parsed again
+    ingested = ingest(inputs, memo)
     if not ingested.papers:
         reasons = "; ".join(f"{s.path}: {s.reason}" for s in ingested.skipped) or "no input files found"
         raise NothingToBuild(f"no articles found, nothing built ({reasons})")
     if not dry_run:
         check_output(output, decks_dir, [*inputs, *(a.source for p in ingested.papers for a in p.articles)])
     with nullcontext() if dry_run else decks_lock(decks_dir, lock_timeout, on_wait):
-        files = read_deck_files(decks_dir)
+        # incremental builds (deckgen.incremental): unchanged papers come from the cache, not re-extracted
+        inc = Incremental.open(
+            decks_dir, tuple(terms), root_deck, llm is None and not dry_run, f"max_cards={max_cards}", not dry_run
+        )
+        files = read_deck_files(decks_dir, inc.load_deck)
         existing = dict(files.by_paper)
         state = State.load(decks_dir)
-        papers = list(ingested.papers)
-        fresh = [extract(paper, vocab, max_cards) for paper in progress(papers, "Extracting cards")]
+        papers = [p for p in ingested.papers if not inc.unchanged(p, existing)]
+        fresh = [
+            inc.extract(paper, lambda p: extract(p, vocab, max_cards)) for paper in progress(papers, "Extracting cards")
+        ]
         report = None
         if llm is not None:
             refiner = Refiner(llm, dry_run=dry_run)
@@ -319,6 +331,10 @@ def build(
             built.append((path, _without_secret(deck, llm)))
             changes.append(change)
             stale.append(Deck(deck.paper, gone))
+        reused = inc.reused(state)
+        built, changes = inc.in_paper_order(
+            ingested.papers, built + [(p, d) for p, d, _ in reused], changes + [c for _, _, c in reused]
+        )
         untouched = list(existing.values())
         for _, deck in untouched:
             ensure_ids(deck)
@@ -338,22 +354,30 @@ def build(
             refine=report,
         )
         if dry_run:
+            inc.close()
             return result
         now = int(time.time())
+        reused_ids = {id(deck) for _, deck, _ in reused}
         for deck in result.decks + stale:
-            state.stamp(deck, now)
+            if id(deck) not in reused_ids:
+                state.stamp(deck, now)
         for deck in result.decks:
             state.remember_deleted(deck)
         # Cards whose fact is gone go out once more, tagged, so the user can find and delete them in Anki.
-        gone_by_paper = {d.paper: d.cards for d in stale}
+        gone_by_paper = {d.paper: d.cards for d in stale if d.cards}
         packaged = [replace(d, cards=d.cards + gone_by_paper.get(d.paper, [])) for d in result.decks]
         models = state.stamp_models(model_fingerprints(), now)
         state.forget(c.id for d in stale for c in d.cards)
         for paper_name, dropped_ids in (report.model_dropped if report else {}).items():
             mark_model_dropped(state, paper_name, dropped_ids)
+        kept = inc.kept_package(models)
+        writes = [(path, deck) for path, deck in everything if not inc.on_disk(path, deck)]
         commit(
-            decks_dir, state, everything, files.digests, lambda: write_output_package(packaged, output, root_deck, models)
+            decks_dir, state, writes, files.digests, lambda: write_output_package(packaged, output, root_deck, models, kept)
         )
+        inputs = {p.name: inc.key(p) for p in ingested.papers}
+        inc.save(decks_dir, everything, changes, inputs, set(gone_by_paper), kept, models)
+        memo.save()
     return result
 
 

@@ -7,13 +7,16 @@ generated and of what it last packaged, and when that content last changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable, Collection, Iterable
+import os
+import tempfile
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deckgen.deckfile import deck_files, read_deck, write_atomic
+from deckgen.deckfile import deck_files, read_deck, replace_with
 from deckgen.errors import DeckFileError, StateError
 from deckgen.extract import RULES_VERSION, anchor_text, card_id
 from deckgen.llm.grounding import same_fact
@@ -102,15 +105,35 @@ class State:
 
     def save_pending(self, decks_dir: Path) -> None:
         """Step one of a commit: what is about to be written, before any deck file is."""
-        write_atomic(Path(decks_dir) / PENDING_FILE, self._text())
+        self._write(Path(decks_dir) / PENDING_FILE)
 
     def save(self, decks_dir: Path) -> None:
-        write_atomic(Path(decks_dir) / STATE_FILE, self._text())
+        self._write(Path(decks_dir) / STATE_FILE)
         (Path(decks_dir) / PENDING_FILE).unlink(missing_ok=True)
 
-    def _text(self) -> str:
-        doc = {"version": STATE_VERSION, "cards": self.cards, "models": self.models, "deleted": self.deleted}
-        return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=0)
+    def _write(self, path: Path) -> None:
+        """One card a line (readable diffs when the file is committed), each line from json's C encoder,
+        streamed into the file: never one string of the whole state. Atomic."""
+        dumps = functools.partial(json.dumps, ensure_ascii=False, sort_keys=True)
+
+        def lines() -> Iterator[str]:
+            yield f'{{"version": {STATE_VERSION},\n"models": {dumps(self.models)},\n'
+            yield f'"deleted": {dumps(self.deleted)},\n"cards": {{'
+            separator = "\n"
+            for key in sorted(self.cards):
+                yield f"{separator}{dumps(key)}: {dumps(self.cards[key])}"
+                separator = ",\n"
+            yield "\n}}\n"
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(lines())
+            replace_with(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def adopt(self, existing: Deck, fresh: Deck) -> None:
         """After a rebuild: a card the article still gives word for word is deckgen's again (it follows the

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import os
 import re
+import sqlite3
 import tempfile
 import time
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import genanki
@@ -85,9 +89,7 @@ class _Note(genanki.Note):
 
 
 class _Deck(genanki.Deck):
-    def write_to_db(self, cursor, timestamp, id_gen):  # deck and model JSON: written once by _Package
-        for note in self.notes:
-            note.write_to_db(cursor, timestamp, self.deck_id, id_gen)
+    pass
 
 
 def model_fingerprints(models: dict[str, genanki.Model] | None = None) -> dict[str, str]:
@@ -99,33 +101,6 @@ def model_fingerprints(models: dict[str, genanki.Model] | None = None) -> dict[s
         ).hexdigest()
         for m in models.values()
     }
-
-
-class _Package(genanki.Package):
-    """genanki rewrites the collection's deck and model JSON once per deck (quadratic in decks); write it once.
-
-    A note type's modification time is when its templates last changed (`model_updated`), like a note's:
-    Anki re-imports a note type only when it is newer, so unchanged templates leave the user's own
-    tweaks to it alone and changed ones always arrive.
-    """
-
-    def __init__(self, decks, model_updated: dict[str, int] | None = None):
-        super().__init__(decks)
-        self.model_updated = model_updated or {}
-
-    def write_to_db(self, cursor, timestamp, id_gen):
-        cursor.executescript(APKG_SCHEMA)
-        cursor.executescript(APKG_COL)
-        decks_json, models_json = cursor.execute("SELECT decks, models FROM col").fetchone()
-        decks, models = json.loads(decks_json), json.loads(models_json)
-        for deck in self.decks:
-            decks[str(deck.deck_id)] = deck.to_json()
-            for note in deck.notes:
-                model_id = str(note.model.model_id)
-                models[model_id] = note.model.to_json(self.model_updated.get(model_id, timestamp), deck.deck_id)
-        cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks), json.dumps(models)))
-        for deck in self.decks:
-            deck.write_to_db(cursor, timestamp, id_gen)
 
 
 def _compact(text: str) -> str:
@@ -184,27 +159,123 @@ def note_for(
     )
 
 
+@dataclass
+class KeptDatabase:
+    """The package's collection database kept between runs (deckgen.incremental), so a rebuild rewrites only
+    the decks that changed.
+
+    `generation` is what the caller's records say the database holds; the database stores it too
+    (SQLite's user_version), in the same transaction as the notes. When they differ (a run stopped between
+    the two writes, a deleted cache), everything is written again. `unchanged` names the papers whose notes
+    are exactly as the caller's records say they were written.
+    """
+
+    path: Path
+    generation: int
+    unchanged: frozenset[str]
+
+    def holds_generation(self) -> bool:
+        if not self.path.exists():
+            return False
+        try:
+            conn = sqlite3.connect(self.path)
+            try:
+                return conn.execute("PRAGMA user_version").fetchone()[0] == self.generation
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+
+
+def deck_name(paper: str, root_deck: str = DEFAULT_ROOT_DECK) -> str:
+    return f"{root_deck}::{paper.replace('::', ':')}" if root_deck else paper
+
+
 def write_package(
-    decks: list[Deck], output: Path, root_deck: str = DEFAULT_ROOT_DECK, model_updated: dict[str, int] | None = None
+    decks: list[Deck],
+    output: Path,
+    root_deck: str = DEFAULT_ROOT_DECK,
+    model_updated: dict[str, int] | None = None,
+    keep: KeptDatabase | None = None,
 ) -> Path:
-    """Write one .apkg with a deck per paper under `root_deck`; atomic: a crash leaves no half file."""
-    models = build_models()
-    anki_decks = []
-    for deck in decks:
-        name = f"{root_deck}::{deck.paper.replace('::', ':')}" if root_deck else deck.paper
-        anki_deck = _Deck(deck_id(name), name, description=deck_description(deck))
-        link = paper_link(deck.links)
-        for card in deck.cards:
-            anki_deck.add_note(note_for(card, deck.paper, models, modified=card.updated, link=link))
-        anki_decks.append(anki_deck)
+    """Write one .apkg with a deck per paper under `root_deck`; atomic: a crash leaves no half file.
+
+    With `keep`, the collection database stays between runs (see KeptDatabase) and only the decks not
+    known to be unchanged are written again. Notes are written one deck at a time, never all held at once.
+    """
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".deckgen-", suffix=".apkg", dir=output.parent)
-    os.close(fd)
+    unchanged: frozenset[str] = frozenset()
+    if keep is None:
+        fd, db = tempfile.mkstemp(prefix=".deckgen-", suffix=".anki2", dir=output.parent)
+        os.close(fd)
+        os.unlink(db)
+    else:
+        db = str(keep.path)
+        if keep.holds_generation():
+            unchanged = keep.unchanged
+        elif os.path.exists(db):
+            os.unlink(db)  # unknown contents: start from an empty collection, as a full build does
     try:
-        _Package(anki_decks, model_updated).write_to_file(tmp, timestamp=time.time())
-        replace_with(tmp, output)
+        _write_collection(db, decks, root_deck, model_updated or {}, unchanged, keep.generation + 1 if keep else 0)
+        fd, tmp = tempfile.mkstemp(prefix=".deckgen-", suffix=".apkg", dir=output.parent)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w") as out:  # stored, like genanki: the database barely compresses fast
+                out.write(db, "collection.anki2")
+                out.writestr("media", "{}")
+            replace_with(tmp, output)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if keep is None and os.path.exists(db):
+            os.unlink(db)
     return output
+
+
+def _write_collection(
+    db: str, decks: list[Deck], root_deck: str, model_updated: dict[str, int], unchanged: frozenset[str], generation: int
+) -> None:
+    """Bring the collection database at `db` (new or kept) to exactly the notes of `decks`."""
+    models = build_models()
+    timestamp = time.time()
+    fresh = not os.path.exists(db)
+    conn = sqlite3.connect(db)
+    try:
+        cursor = conn.cursor()
+        if fresh:
+            cursor.executescript(APKG_SCHEMA)
+        cursor.execute("DELETE FROM col")
+        cursor.executescript(APKG_COL)
+        wanted = {deck_id(deck_name(d.paper, root_deck)) for d in decks}
+        keep_ids = {deck_id(deck_name(p, root_deck)) for p in unchanged} & wanted
+        present = {row[0] for row in cursor.execute("SELECT DISTINCT did FROM cards")}
+        for did in present - keep_ids:
+            cursor.execute("DELETE FROM notes WHERE id IN (SELECT nid FROM cards WHERE did = ?)", (did,))
+            cursor.execute("DELETE FROM cards WHERE did = ?", (did,))
+        start = max(int(timestamp * 1000), *(cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {t}").fetchone()[0]
+                                             for t in ("notes", "cards")))
+        id_gen = itertools.count(start)
+        decks_json, models_json = cursor.execute("SELECT decks, models FROM col").fetchone()
+        decks_col, models_col = json.loads(decks_json), json.loads(models_json)
+        for deck in decks:
+            name = deck_name(deck.paper, root_deck)
+            anki_deck = _Deck(deck_id(name), name, description=deck_description(deck))
+            decks_col[str(anki_deck.deck_id)] = anki_deck.to_json()
+            for kind in {card.type for card in deck.cards}:
+                model = models[kind]
+                model_id = str(model.model_id)
+                models_col[model_id] = model.to_json(model_updated.get(model_id, timestamp), anki_deck.deck_id)
+            if anki_deck.deck_id in keep_ids:
+                continue
+            link = paper_link(deck.links)
+            for card in deck.cards:
+                note_for(card, deck.paper, models, modified=card.updated, link=link).write_to_db(
+                    cursor, timestamp, anki_deck.deck_id, id_gen
+                )
+        cursor.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(decks_col), json.dumps(models_col)))
+        cursor.execute(f"PRAGMA user_version = {int(generation)}")  # in the same transaction as the notes
+        conn.commit()
+    finally:
+        conn.close()

@@ -109,9 +109,9 @@ def test_three_rounds_keep_edits_history_and_ids(workspace, anki):
     )
     article.write_text(text, encoding="utf-8")
 
-    files_before = {p: p.read_bytes() for p in [out, *decks.iterdir()]}
+    files_before = {p: p.read_bytes() for p in [out, *decks.rglob("*")] if p.is_file()}
     preview = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks), "--dry-run")
-    assert {p: p.read_bytes() for p in [out, *decks.iterdir()]} == files_before, "--dry-run wrote something"
+    assert {p: p.read_bytes() for p in [out, *decks.rglob("*")] if p.is_file()} == files_before, "--dry-run wrote something"
     report = run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
     assert change_report(preview) == change_report(report)
     lora_line = next(line for line in change_report(report) if line.startswith("  LoRA:"))
@@ -192,7 +192,7 @@ def test_a_deck_file_without_its_article_is_kept_and_reported(workspace):
 def test_broken_deck_files_stop_the_build_before_anything_is_written(workspace):
     articles, decks, out = workspace
     run("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
-    good = {p.name: p.read_bytes() for p in decks.iterdir()}
+    good = {p.name: p.read_bytes() for p in decks.rglob("*") if p.is_file()}
     package_before = out.read_bytes()
     (decks / "LoRA.yaml").write_text("paper: LoRA\ncards:\n- id: x\n  type: cloze\n  text: 没有挖空\n", encoding="utf-8")
     (decks / "DDPM.yaml").write_text("paper: DDPM\ncards: [\n", encoding="utf-8")
@@ -202,7 +202,7 @@ def test_broken_deck_files_stop_the_build_before_anything_is_written(workspace):
     assert "LoRA.yaml: cards[0].text: a cloze card needs a deletion" in result.output
     assert "DDPM.yaml: line" in result.output  # both files named, with where
     assert out.read_bytes() == package_before
-    assert {p.name: p.read_bytes() for p in decks.iterdir() if p.name not in ("LoRA.yaml", "DDPM.yaml")} == {
+    assert {p.name: p.read_bytes() for p in decks.rglob("*") if p.is_file() and p.name not in ("LoRA.yaml", "DDPM.yaml")} == {
         k: v for k, v in good.items() if k not in ("LoRA.yaml", "DDPM.yaml")
     }
 

@@ -258,10 +258,10 @@ def test_an_edit_saved_during_a_build_that_leaves_the_deck_unchanged_is_kept(wor
 def test_an_unusable_state_file_stops_with_how_to_recover(workspace, content, message):
     articles, decks, out = built(workspace)
     (decks / STATE_FILE).write_text(content, encoding="utf-8")
-    before = {p.name: p.read_bytes() for p in decks.iterdir()}
+    before = {p.name: p.read_bytes() for p in decks.iterdir() if p.is_file()}
     output = fail("build", str(articles), "-o", str(out), "--decks-dir", str(decks))
     assert message in output and "move it away" in output
-    assert {p.name: p.read_bytes() for p in decks.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in decks.iterdir() if p.is_file()} == before
 
 
 def test_a_folder_in_place_of_the_state_file(workspace):
@@ -387,7 +387,7 @@ def test_outputs_that_would_replace_the_users_files_are_refused(workspace, tmp_p
         "/dev/null": "not a regular file",
         str(notes): "not an Anki package",
     }
-    before = {p: p.read_bytes() for p in [*decks.iterdir(), *articles.iterdir(), notes, out]}
+    before = {p: p.read_bytes() for p in [*decks.iterdir(), *articles.iterdir(), notes, out] if p.is_file()}
     for target, message in cases.items():
         assert message in fail("build", str(articles), "-o", target, "--decks-dir", str(decks)), target
         refused = fail("package", "-o", target, "--decks-dir", str(decks))  # knows no articles, but no package either
@@ -457,7 +457,7 @@ def test_the_api_key_never_lands_in_links(workspace, monkeypatch):
 def test_an_oserror_nobody_expected_is_still_one_line(workspace, monkeypatch):
     articles, decks, out = workspace
 
-    def unreadable(inputs):
+    def unreadable(inputs, memo=None):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(articles))
 
     monkeypatch.setattr(build_module, "ingest", unreadable)

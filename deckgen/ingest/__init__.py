@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from deckgen.dedupe import dedupe
 from deckgen.errors import InputError
@@ -18,6 +19,9 @@ from deckgen.ingest.noise import clean, split_glued_heading, to_mathjax
 from deckgen.ingest.pagetext import split_plain
 from deckgen.ingest.reading import HTML_SUFFIXES, decode, iter_inputs, read_input
 from deckgen.model import Article, Paper, Skipped
+
+if TYPE_CHECKING:
+    from deckgen.incremental import IngestMemo
 
 __all__ = [
     "LATIN_NAME", "MATH", "IngestResult", "decode", "group_by_paper", "identify_paper", "ingest", "parse_text",
@@ -49,8 +53,12 @@ def parse_text(text: str, source: str) -> list[Article]:
     return [a for a in articles if sum(len(p) for i, p in enumerate(a.paragraphs) if i not in a.headings) >= _MIN_TEXT]
 
 
-def ingest(paths: Iterable[str]) -> IngestResult:
-    """Read, split, clean, de-duplicate and group every input; bad inputs are skipped, not fatal."""
+def ingest(paths: Iterable[str], memo: IngestMemo | None = None) -> IngestResult:
+    """Read, split, clean, de-duplicate and group every input; bad inputs are skipped, not fatal.
+
+    `memo` (deckgen.incremental) remembers, between builds, each file's articles, their paper names and
+    de-duplication sketches, so an unchanged file costs a lookup.
+    """
     articles: list[Article] = []
     skipped: list[Skipped] = []
     warnings: list[Skipped] = []
@@ -62,13 +70,14 @@ def ingest(paths: Iterable[str]) -> IngestResult:
             continue
         if note:
             warnings.append(Skipped(item.name, note))
-        found = parse_text(text, item.name)
+        found = memo.parse(text, item.name) if memo else parse_text(text, item.name)
         if not found:
             skipped.append(Skipped(item.name, "no article found (empty, or nothing but boilerplate)"))
         articles.extend(found)
-    unique, duplicates = dedupe(articles)
+    unique, duplicates = dedupe(articles, sketch=memo.sketch if memo else None)
     kept = {id(a) for a in unique}
     names = [f"{a.title} ({a.source})" if a.title else a.source for a in articles if id(a) not in kept]
+    papers = group_by_paper(unique, memo.identify if memo else identify_paper)
     return IngestResult(
-        papers=group_by_paper(unique), skipped=skipped, duplicates=duplicates, warnings=warnings, duplicate_names=names
+        papers=papers, skipped=skipped, duplicates=duplicates, warnings=warnings, duplicate_names=names
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 
 from deckgen.ingest.noise import SENTENCE_END
@@ -178,9 +179,9 @@ def identify_paper(article: Article) -> str:
     return shorten(SENTENCE_END.split(first)[0])
 
 
-def group_by_paper(articles: list[Article]) -> list[Paper]:
+def group_by_paper(articles: list[Article], identify: Callable[[Article], str] = identify_paper) -> list[Paper]:
     papers: dict[str, Paper] = {}
     for art in articles:
-        name = identify_paper(art)
+        name = identify(art)
         papers.setdefault(name_key(name), Paper(name=name, articles=[])).articles.append(art)
     return list(papers.values())
