@@ -55,13 +55,21 @@ def _jieba(vocab: Vocabulary):
     return jieba
 
 
+_SEGMENTED: dict[str, tuple[str, ...]] = {}  # text -> words, for the vocabulary loaded now (extraction asks twice)
+_SEGMENTED_MAX = 20000
+
+
 def cjk_words(text: str, vocab: Vocabulary) -> list[str]:
     """Segment only the Chinese runs of `text`."""
     jieba = _jieba(vocab)
-    out: list[str] = []
-    for run in _CJK_RUN.findall(text):
-        out.extend(jieba.lcut(run, HMM=True))
-    return out
+    if _state.get("segmented_for") is not vocab or len(_SEGMENTED) > _SEGMENTED_MAX:
+        _SEGMENTED.clear()
+        _state["segmented_for"] = vocab
+    words = _SEGMENTED.get(text)
+    if words is None:
+        words = tuple(w for run in _CJK_RUN.findall(text) for w in jieba.lcut(run, HMM=True))
+        _SEGMENTED[text] = words
+    return list(words)
 
 
 class _CompactTable:

@@ -71,7 +71,10 @@ class Context:
         body = re.sub(r"^(?:而|但|同时|此外|另外|因此|所以|其中|具体来说|具体而言|最终|然后|接着)[，,]?\s*", "", text.strip())
         if _THIS_PAPER.match(body) and _SHORT_NAME.fullmatch(self.paper):
             return self.paper
-        known = next((n for n in self.names if re.match(_word(n) + r"(?!\s*(?:和|与|、|及|跟|之间|,|，))", body)), None)
+        known = next(
+            (n for n in self.names if body.startswith(n) and re.match(_word(n) + r"(?!\s*(?:和|与|、|及|跟|之间|,|，))", body)),
+            None,
+        )
         if known or sent is None or not _PRONOUN.match(body):
             return known
         return self.referent(sent)
@@ -516,8 +519,13 @@ _VERSUS = re.compile(
 )
 
 
+_OUTCOME_WORD = re.compile(r"相当|持平|接近|类似|相似|更好|更优|更高|更低|更快|更少|优于|好于|不如")
+
+
 def versus_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
     """'在 D 上，S 的效果与 B 相当甚至更好' -> 在 D 上，S 与 B 相比如何？ 相当甚至更好 (never a cloze on 优于)."""
+    if not _OUTCOME_WORD.search(sent.text):
+        return []  # the pattern backtracks at every position: only try it where an outcome word stands
     m = _VERSUS.search(sent.text)
     if not m or re.search(r"\d", m.group("out")) or re.search(r"也|都|明显|更|很|还|之间|[的有是]$|[A-Za-z]\s*$", m.group("b")):
         return []
@@ -681,6 +689,7 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
     text = sent.text
     glosses = [(m.start(), m.end()) for m in re.finditer(r"[（(][^（()）]*[)）]", text)]
     example = re.search(r"例如|比如|诸如|如\s*[A-Za-z“「]", text)
+    spans = clauses(text)
     out = []
 
     def allowed(start: int, end: int, word: str) -> bool:
@@ -690,7 +699,7 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
             return False  # an example
         if text.count(word) > 1:
             return False  # the answer would stand on the card
-        clause = next((text[a:b] for a, b in clauses(text) if a <= start < b), "")
+        clause = next((text[a:b] for a, b in spans if a <= start < b), "")
         if "、" in clause or re.match(r"^第[一二三四五六七八九十\d]+个", clause.strip()):
             return False  # inside a list, or one step of an enumeration
         if re.match(r"^\s*[（(]", text[end:]) and not re.match(r"^\s*[（(][A-Za-z][\w\s\-]{1,40}[)）]", text[end:]):
@@ -702,6 +711,8 @@ def _key_spans(ctx: Context, sent: Sentence) -> list[tuple[float, int, int, str]
         return 3.0 if _MECHANISM_VERB.search(text[max(0, start - 6) : start]) else 0.0
 
     for name in ctx.names:
+        if name not in text:
+            continue  # most names are not in most sentences: skip compiling their pattern
         for m in re.finditer(_word(name), text):
             if ctx.is_paper(name) or not allowed(m.start(), m.end(), name):
                 continue
