@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 import re
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +262,29 @@ def deck_files(decks_dir: Path) -> list[Path]:
 
 def read_decks(decks_dir: Path) -> list[Deck]:
     return [read_deck(p) for p in deck_files(decks_dir)]
+
+
+def write_json(
+    path: Path, header: dict, name: str, entries: Iterable[tuple[str, object]], sort_keys: bool = False
+) -> None:
+    """`header` plus `name`: `entries` as one JSON object, one entry a line (readable diffs), each through
+    json's C encoder: never the whole file as one string. Atomic, like every file deckgen writes."""
+    dumps = functools.partial(json.dumps, ensure_ascii=False, sort_keys=sort_keys)
+
+    def lines() -> Iterator[str]:
+        yield dumps(header)[:-1] + (", " if header else "") + dumps(name) + ": {"
+        separator = "\n"
+        for key, value in entries:
+            yield f"{separator}{dumps(key)}: {dumps(value)}"
+            separator = ",\n"
+        yield "\n}}\n"
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(lines())
+        replace_with(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -15,19 +15,16 @@ notes changed are written again, and the .apkg still holds every deck.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
-import os
 import sqlite3
-import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 
-from deckgen.deckfile import load_deck_file
+from deckgen.deckfile import load_deck_file, write_json
 from deckgen.dedupe import sketch_of
 from deckgen.merge import STATE_FILE, DeckChanges, State
 from deckgen.model import Article, Card, Deck, Paper
@@ -373,30 +370,6 @@ class IngestMemo:
         """Keep what this build used (files no longer given are forgotten); call inside the decks lock."""
         complete = {k: rows for k, rows in self.used.items() if all(r[2] for r in rows)}
         write_json(self.path, {"code": code_version()}, "files", complete.items())
-
-
-def write_json(path: Path, header: dict, name: str, entries: Iterable[tuple[str, object]]) -> None:
-    """`header` plus `name`: `entries` as one JSON object, one entry a line, each through json's C encoder:
-    never the whole file as one string. Atomic, like every file deckgen writes."""
-    dumps = functools.partial(json.dumps, ensure_ascii=False)
-
-    def lines() -> Iterator[str]:
-        yield dumps(header)[:-1] + (", " if header else "") + dumps(name) + ": {"
-        separator = "\n"
-        for key, value in entries:
-            yield f"{separator}{dumps(key)}: {dumps(value)}"
-            separator = ",\n"
-        yield "\n}}\n"
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(lines())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _array(encoded: str) -> array:

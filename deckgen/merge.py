@@ -7,16 +7,13 @@ generated and of what it last packaged, and when that content last changed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deckgen.deckfile import deck_files, read_deck, replace_with
+from deckgen.deckfile import deck_files, read_deck, write_json
 from deckgen.errors import DeckFileError, StateError
 from deckgen.extract import RULES_VERSION, anchor_text, card_id
 from deckgen.llm.grounding import same_fact
@@ -112,28 +109,9 @@ class State:
         (Path(decks_dir) / PENDING_FILE).unlink(missing_ok=True)
 
     def _write(self, path: Path) -> None:
-        """One card a line (readable diffs when the file is committed), each line from json's C encoder,
-        streamed into the file: never one string of the whole state. Atomic."""
-        dumps = functools.partial(json.dumps, ensure_ascii=False, sort_keys=True)
-
-        def lines() -> Iterator[str]:
-            yield f'{{"version": {STATE_VERSION},\n"models": {dumps(self.models)},\n'
-            yield f'"deleted": {dumps(self.deleted)},\n"cards": {{'
-            separator = "\n"
-            for key in sorted(self.cards):
-                yield f"{separator}{dumps(key)}: {dumps(self.cards[key])}"
-                separator = ",\n"
-            yield "\n}}\n"
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.writelines(lines())
-            replace_with(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """One card a line, streamed through json's C encoder (deckfile.write_json). Atomic."""
+        header = {"version": STATE_VERSION, "models": self.models, "deleted": self.deleted}
+        write_json(path, header, "cards", ((key, self.cards[key]) for key in sorted(self.cards)), sort_keys=True)
 
     def adopt(self, existing: Deck, fresh: Deck) -> None:
         """After a rebuild: a card the article still gives word for word is deckgen's again (it follows the
