@@ -634,9 +634,7 @@ _CONTRAST = re.compile(r"而|但|仅|只|相比之下|；|;|反观|相较")
 
 
 def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
-    found = fig.find_figures(sent.text)
-    arabic = [f for f in found if f.chinese_count is None]
-    scored = [(fig.result_score(sent.text, f), i, f) for i, f in enumerate(arabic)]
+    scored = [(fig.result_score(sent.text, f), i, f) for i, f in enumerate(fig.find_figures(sent.text))]
     good = sorted(((s, why, i, f) for (s, why), i, f in scored if s >= 3), key=lambda t: (-t[0], t[2]))
     out = []
     if good:
@@ -663,7 +661,6 @@ def result_candidates(ctx: Context, sent: Sentence) -> list[Candidate]:
 
 # ---------------------------------------------------------------- claims: hide the key term
 
-_OUTCOME = re.compile(r"(?:相当|持平|接近)(?:甚至(?:更好|更优|超过))?|(?:明显|显著|大幅)?(?:优于|好于|差于|不如)")
 _METRIC_NAME = re.compile(r"(?:top|Top|TOP)-?\d+|m?AP\w*|F1|BLEU|ROUGE\S*|FID|EM|PPL|IS|PSNR|SSIM|FLOPs?|FLOPS")
 _LIST_JOINT_BEFORE = re.compile(r"(?:、|和|与|及|/|,)\s*[“「\"]?\s*$")
 _LIST_JOINT_AFTER = re.compile(r"^\s*[”」\"]?\s*(?:、|和|与|及|/|,|等)")

@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_CN_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_CN_NUMBER = r"(?:[二三四五六七八九]?十[一二三四五六七八九]?|[两二三四五六七八九])"
-_CLASSIFIER = r"(?:个|种|类|项|轮|阶段|层|步|条|篇|部分|方面|模块|大|点|组|维|次|位|名|套|行|张|份|件|款)"
 _FIGURE = re.compile(
     "|".join(
         [
@@ -17,7 +14,6 @@ _FIGURE = re.compile(
             r"(?P<sizelist>(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z]+\d+(?:/\d+)+[BMK](?![A-Za-z0-9_]))",
             r"(?P<dims>(?<![A-Za-z0-9_.])\d+\s*[×x]\s*\d+(?![A-Za-z0-9_]))",
             r"(?P<frac>(?:[一二两三四五六七八九十百]+)分之[一二三四五六七八九十]+)",
-            rf"(?P<cn>(?<![一二两三四五六七八九十百千万第几])({_CN_NUMBER})\s*(?={_CLASSIFIER}))",
             r"(?P<num>(?<![A-Za-z0-9_.\-/^])\d+(?:,\d{3})*(?:\.\d+)?"
             r"(?:\s*(?:%|％|倍)?\s*(?:-|~|～|到|至)\s*\d+(?:\.\d+)?)?"  # a range: 5-6 倍, 20%~30%
             r"(?:\s*(?:%|％|倍|×|个百分点|EM|万亿|亿|万|[BMK](?![A-Za-z])))?"
@@ -34,7 +30,6 @@ class Figure:
     start: int
     end: int
     text: str
-    chinese_count: int | None = None  # value of a Chinese numeral (两阶段 -> 2)
 
 
 def find_figures(sentence: str) -> list[Figure]:
@@ -54,22 +49,8 @@ def find_figures(sentence: str) -> list[Figure]:
                 continue
             if re.match(r"^\s*(?:\d+(?:\.\d+)*)\s+\S", sentence) and start == len(before) - len(before.lstrip()):
                 continue  # a section number at the start of a sentence
-        if kind == "cn":
-            m_cls = re.match(rf"\s*({_CLASSIFIER}[^的，,。；;、\s和与及对在上中]{{0,8}})", after)
-            end += len(m_cls.group(1)) if m_cls else 0
-            text = sentence[start:end]
-            value = _CN_DIGIT.get(m.group(kind)[-1], 0) if len(m.group(kind)) == 1 else _cn_value(m.group(kind))
-            found.append(Figure(start, end, text, chinese_count=value))
-            continue
         found.append(Figure(start, end, text))
     return found
-
-
-def _cn_value(numeral: str) -> int:
-    if "十" not in numeral:
-        return _CN_DIGIT.get(numeral, 0)
-    tens, _, ones = numeral.partition("十")
-    return (_CN_DIGIT.get(tens, 1) if tens else 1) * 10 + (_CN_DIGIT.get(ones, 0) if ones else 0)
 
 
 
@@ -113,8 +94,6 @@ def _in_parentheses(sentence: str, fig: Figure) -> bool:
 def result_score(sentence: str, fig: Figure) -> tuple[float, str]:
     """How surely a number is a result the student should remember, and why."""
     before, after = sentence[: fig.start], sentence[fig.end :]
-    if fig.chinese_count is not None:
-        return 0.0, "a count"
     if _in_parentheses(sentence, fig):
         return -5.0, "a number in parentheses after a name"
     if re.search(r"[BMK]$", fig.text) and _MODEL_NAME_BEFORE.search(before):
@@ -147,9 +126,3 @@ def result_score(sentence: str, fig: Figure) -> tuple[float, str]:
         score += 3
         why.append("a complexity")
     return score, ", ".join(why) or "no result word near it"
-
-
-def is_listed_after(sentence: str, fig: Figure) -> bool:
-    """'三个部分：A、B、C' — the items follow the count, so asking 'how many' gives nothing."""
-    after = sentence[fig.end :]
-    return bool(re.match(r"^[^。]{0,12}(?:[：:]|分别|包括|即|是)", after)) or after.count("、") >= 1
