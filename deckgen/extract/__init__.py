@@ -9,19 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from deckgen.extract.facts import (
-    Candidate,
-    Context,
-    component_names,
-    repeated_terms,
-    sentence_candidates,
-    term_candidates,
-)
+from deckgen.extract.context import Candidate, Context, component_names, repeated_terms
+from deckgen.extract.facts import sentence_candidates
 from deckgen.extract.figures import Figure, find_figures
 from deckgen.extract.glossary import Term, find_latin_names, find_term_pairs
 from deckgen.extract.ids import RULES_VERSION, anchor_text, card_id, tag_for
 from deckgen.extract.select import DEFAULT_MAX_CARDS, budget_for, choose
 from deckgen.extract.sentences import PLANTED_INSTRUCTION, Sentence, split_sentences
+from deckgen.extract.termcards import term_candidates
 from deckgen.model import Deck, Paper
 from deckgen.terms import Vocabulary, load_vocabulary, name_key
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from deckgen.extract.facts import Candidate
+from deckgen.extract.context import Candidate
 from deckgen.extract.forms import leak, visible_without
 from deckgen.terms import name_key
 
