@@ -59,13 +59,13 @@ def main() -> None:
     parser.add_argument("name")
     parser.add_argument("--n", type=int, default=120)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--corpora", default="corpus,seeds", help="which of: " + ", ".join(CORPORA))
+    parser.add_argument("--corpora", default="corpus,seeds", help="which of: " + ", ".join(CORPORA) + ", or folders")
     args = parser.parse_args()
     pool = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label in args.corpora.split(","):
-            corpus = CORPORA[label]
-            pool += build(corpus, Path(tmp) / label)
+        for number, label in enumerate(args.corpora.split(",")):
+            corpus = CORPORA.get(label) or Path(label)  # a folder of articles nobody tuned to
+            pool += build(corpus, Path(tmp) / str(number))
     sample = random.Random(args.seed).sample(pool, min(args.n, len(pool)))
     body = "\n\n".join(render(i, *entry) for i, entry in enumerate(sample, 1))
     header = f"# Card sample {args.name}: {len(sample)} of {len(pool)} cards, seed {args.seed}\n\n"
