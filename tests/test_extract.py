@@ -154,3 +154,15 @@ def test_the_same_cards_in_every_process(examples_dir):
         for seed in ("1", "2", "3")
     }
     assert len(outputs) == 1 and "LoRA" in outputs.pop()
+
+
+def test_a_card_that_points_back_is_dropped_but_among_them_names_its_subject():
+    from deckgen.extract.context import Candidate
+    from deckgen.extract.select import defect
+
+    def cloze(text: str) -> Candidate:
+        return Candidate(Card(id="x", type="cloze", kind="figure", text=text), 8.0, "test")
+
+    assert defect(cloze("其精度提升了{{c1::3.2%}}。"), "XNet")  # whose accuracy? not on the card
+    assert defect(cloze("这两种方法的延迟降低了{{c1::40%}}。"), "XNet")
+    assert defect(cloze("其中XNet-L在ImageNet上达到{{c1::85.1%}}的top-1准确率。"), "XNet") is None

@@ -16,7 +16,7 @@ from deckgen.terms import name_key
 
 _DANGLING = re.compile(
     r"这一问题|这个问题|该问题|上述|前述|前面提到|这一方法|这些结果|这一过程|这一框架|两者|这一点|如上所述|这个数字|这种方式|这一方式|以上|"
-    r"这两[种个]|^(?:它们|它|其)|^这(?!篇|里)"
+    r"这两[种个]|^(?:它们|它|其(?!中))|^这(?!篇|里)"
 )
 _POINTER = re.compile(r"这一|这些|这个|这种|该(?!方法)|此|其")  # a question must say what it asks about
 DEFAULT_MAX_CARDS = 20
