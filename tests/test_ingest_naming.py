@@ -34,6 +34,14 @@ def _article(text: str, title: str | None = None, paper_title: str | None = None
         ("一文看懂基于人类反馈的强化学习",
          "RLHF 先训练 RM,再用 PPO 优化策略。RM 给回答打分,RM 的好坏决定了 RLHF 的上限。RM 很关键。", None,
          "一文看懂基于人类反馈的强化学习"),
+        # a general method's name before the title's colon, even after a column tag; never an English phrase
+        ("【论文精读】BERT：Pre-training of Deep Bidirectional Transformers",
+         "BERT-Base 约 11 billion FLOPs,BERT-Large 约 35 billion FLOPs,"
+         "蒸馏后只要 2 billion FLOPs,剪枝后 1 billion FLOPs。", None, "BERT"),
+        # a two-word name before the paper title's colon, though its variants are named more often
+        (None, "Mosaic Former 用移位窗口。Mosaic-T 很小,Mosaic-T 很快,Mosaic-T 精度高,Mosaic-T 省显存,"
+         "Mosaic-T 易部署,Mosaic-T 好训练。Mosaic Former 的复杂度是线性的。",
+         "Mosaic Former: Hierarchical Backbone using Shifted Tiles", "Mosaic Former"),
         # an organisation before the name is not part of it
         ("OpenAI Superfilter 的一种思路", "Superfilter 会先过滤数据。Superfilter 再训练模型。", None, "Superfilter"),
     ],

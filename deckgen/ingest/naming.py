@@ -40,6 +40,9 @@ def _looks_like_name(name: str) -> bool:
         return False
     if is_generic_name(name) or len(name) <= 2:
         return False
+    first = name.split(" ")[0]
+    if " " in name and first.isalpha() and first.islower():
+        return False  # "billion FLOPs", "using Transformers": an English phrase, not a method's name
     # a plain lower-case word ("start", "cp") is English prose, not a method name
     return not name.islower()
 
@@ -99,10 +102,15 @@ def _abbreviations() -> dict[str, str]:
     return short
 
 
+def _names_before_colon(name: str) -> bool:
+    """'ResNet: …', 'Swin Transformer: …': the name a title leads with is the paper's, general term or not."""
+    return len(name) >= 3 and name_key(name) not in NOT_A_PAPER and name.count(" ") <= 2 and not name.islower()
+
+
 def _title_lead(title: str) -> str | None:
     """'XNet：……' or 'XNet: ……' names its method first."""
     m = re.match(rf"\s*({LATIN_NAME.pattern})\s*[:：]", title)
-    return m.group(1) if m and _looks_like_name(m.group(1)) else None
+    return m.group(1) if m and _names_before_colon(m.group(1)) else None
 
 
 def identify_paper(article: Article) -> str:
@@ -118,8 +126,8 @@ def identify_paper(article: Article) -> str:
         name = lead.group() if lead else ""
         colon = paper_title[len(name) :].lstrip().startswith((":", "："))
         # "LoRA: Low-Rank Adaptation …": the paper's own name, even when it has become a general term since
-        named = colon and name_key(name) not in NOT_A_PAPER and len(name) >= 3
-        if lead and _name_like(name) and (named or _looks_like_name(name)) and prose.count(name) >= 2:
+        named = colon and _names_before_colon(name)
+        if lead and (named or _name_like(name) and _looks_like_name(name)) and prose.count(name) >= 2:
             return name
         acronym = _acronym(paper_title)
         if acronym and prose.count(acronym) + (title or "").count(acronym) >= 2:
