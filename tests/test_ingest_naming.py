@@ -42,6 +42,10 @@ def _article(text: str, title: str | None = None, paper_title: str | None = None
         (None, "Mosaic Former 用移位窗口。Mosaic-T 很小,Mosaic-T 很快,Mosaic-T 精度高,Mosaic-T 省显存,"
          "Mosaic-T 易部署,Mosaic-T 好训练。Mosaic Former 的复杂度是线性的。",
          "Mosaic Former: Hierarchical Backbone using Shifted Tiles", "Mosaic Former"),
+        # a paper title without a colon is a description: its capitalised words are not the method's name
+        ("ICML 如何理解对比损失中的温度", "对比损失对困难负样本敏感。温度越低越敏感。"
+         "Understanding 温度的作用很重要。", "Understanding the Role of Temperature in Contrastive Loss",
+         "Understanding the Role of Temperature in Contrastive Loss"),
         # an organisation before the name is not part of it
         ("OpenAI Superfilter 的一种思路", "Superfilter 会先过滤数据。Superfilter 再训练模型。", None, "Superfilter"),
     ],

@@ -142,8 +142,9 @@ def identify_paper(article: Article) -> str:
         if not text:
             continue
         lead = re.split(r"[:：]", text)[0] if text is article.paper_title else text
+        descriptive = text is article.paper_title and lead == text  # 'Understanding the Behaviour of …': no name
         for name in map(_without_owner, LATIN_NAME.findall(lead)):
-            if _looks_like_name(name):
+            if _looks_like_name(name) and not (descriptive and not _name_like(name)):
                 scores[name_key(name)] += bonus
                 spelling.setdefault(name_key(name), Counter())[name] += 1
     if scores:
